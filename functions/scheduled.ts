@@ -1,0 +1,20 @@
+import type { Bindings } from "../src/platform/context";
+import { log } from "../src/platform/log";
+
+export type ScheduledJob = (env: Bindings, scheduledTime: number) => Promise<Record<string, unknown>>;
+
+/** Jobs by cron expression (as written in wrangler.toml [triggers]); each system registers its own. */
+export const jobs: Record<string, ScheduledJob[]> = {};
+
+export async function handleScheduled(controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
+  const due = jobs[controller.cron] ?? [];
+  if (!due.length) log("warn", "no job registered for cron", { cron: controller.cron });
+  for (const job of due) {
+    ctx.waitUntil(
+      job(env, controller.scheduledTime).then(
+        (report) => log("info", "scheduled job done", { cron: controller.cron, job: job.name, ...report }),
+        (err) => log("error", "scheduled job failed", { cron: controller.cron, job: job.name, error: String(err) }),
+      ),
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { Scalar } from "@scalar/hono-api-reference";
+import { sql } from "drizzle-orm";
+import { agentRouter } from "./agent";
+import { examRouter } from "./exam";
+import { factoryRouter } from "./factory";
+import { hubRouter } from "./hub";
+import type { AppEnv } from "./platform/context";
+import { handleError } from "./platform/errors";
+import { limitBody, requestId, requireAuth, requireJson, services } from "./platform/middleware";
+import { ApiError } from "./platform/problem";
+import { meRoutes } from "./platform/me.routes";
+import { rateLimit } from "./platform/rate-limit";
+import { seedtestRouter } from "./seedtest";
+
+export const SYSTEMS = {
+  exam: examRouter,
+  seedtest: seedtestRouter,
+  agent: agentRouter,
+  factory: factoryRouter,
+  hub: hubRouter,
+} as const;
+
+export type SystemName = keyof typeof SYSTEMS;
+
+/** The HTTP app: platform middleware, liveness/readiness, API description, and the systems' routers. */
+export function createApp(systems: readonly SystemName[] = Object.keys(SYSTEMS) as SystemName[]) {
+  const app = new OpenAPIHono<AppEnv>();
+  app.use("*", requestId());
+  app.onError(handleError);
+
+  app.get("/health", (c) => c.json({ status: "ok" }));
+  app.get("/ready", services(), async (c) => {
+    const { db, redis } = c.var;
+    const checks = await Promise.allSettled([db.execute(sql`select 1`), redis.ping()]);
+    const failed = (["postgres", "redis"] as const).filter((_, i) => checks[i]?.status === "rejected");
+    if (failed.length) {
+      throw new ApiError(503, "dependency_unavailable", `not ready: ${failed.join(" and ")} unreachable`, { failed });
+    }
+    return c.json({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
+  });
+
+  app.use("/api/*", limitBody(), requireJson(), services(), requireAuth(), rateLimit());
+  app.route("/api/v1", meRoutes);
+  for (const name of systems) app.route(`/api/v1/${name}`, SYSTEMS[name]);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: { title: "Edge API platform", version: "1.0.0", description: "Exam-prep labs, learning analytics, agents, AI factory and student hub APIs." },
+    security: [{ bearerAuth: [] }],
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edge API reference" }));
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app, c.req.path);
+    if (allowed.length) {
+      throw new ApiError(405, "method_not_allowed", `${c.req.method} is not allowed here; use ${allowed.join(", ")}`, {}, { Allow: allowed.join(", ") });
+    }
+    throw new ApiError(404, "route_not_found", `no route matches ${c.req.method} ${c.req.path}`);
+  });
+  return app;
+}
+
+/** The methods other routes answer on this path: what turns a 404 into a 405 with Allow. */
+function allowedMethods(app: OpenAPIHono<AppEnv>, path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of app.routes) {
+    if (route.method === "ALL") continue;
+    const pattern = new RegExp(`^${route.path.replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\/:[^/]+/g, "/[^/]+").replace(/\*/g, ".*")}$`);
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  return [...methods].sort();
+}

@@ -1,0 +1,63 @@
+import type { Redis } from "@upstash/redis/cloudflare";
+import type { Config } from "./config";
+import { orFallback } from "./redis";
+
+/** Key scheme of spec 002 §8, plus one key per cached API resource. */
+export const cacheKeys = {
+  session: (sessionId: string) => `session:${sessionId}`,
+  execCache: (tool: string, inputHash: string) => `exec_cache:${tool}:${inputHash}`,
+  examProfile: (userId: string) => `exam:profile:${userId}`,
+};
+
+/** sha256 of the input's canonical JSON (sorted keys), the `input_hash` of exec_cache keys. */
+export async function inputHash(input: unknown): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(input)));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value ?? null);
+}
+
+/** What a cached value is stored in: keeps strings that look like numbers or JSON from being reparsed. */
+interface Envelope<T> {
+  v: T;
+}
+
+/** Cache-aside over Upstash Redis. Redis being down degrades to always loading (see redis.ts). */
+export class Cache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly config: Config,
+  ) {}
+
+  async get<T>(key: string): Promise<{ hit: true; value: T } | { hit: false }> {
+    const stored = await orFallback(this.config, "cache.get", () => this.redis.get<Envelope<T>>(key), null);
+    return stored && typeof stored === "object" && "v" in stored ? { hit: true, value: stored.v } : { hit: false };
+  }
+
+  async set<T>(key: string, value: T, ttlSec = this.config.CACHE_TTL_SEC): Promise<void> {
+    const envelope: Envelope<T> = { v: value };
+    await orFallback(this.config, "cache.set", () => this.redis.set(key, JSON.stringify(envelope), { ex: ttlSec }), null);
+  }
+
+  /** Returns the cached value, or loads it, stores it (nulls too: misses are cached as well) and returns it. */
+  async getOrLoad<T>(key: string, load: () => Promise<T>, ttlSec?: number): Promise<T> {
+    const cached = await this.get<T>(key);
+    if (cached.hit) return cached.value;
+    const value = await load();
+    await this.set(key, value, ttlSec);
+    return value;
+  }
+
+  async invalidate(...keys: string[]): Promise<void> {
+    if (keys.length) await orFallback(this.config, "cache.invalidate", () => this.redis.del(...keys), 0);
+  }
+}

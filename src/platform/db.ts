@@ -1,0 +1,41 @@
+import { neon, neonConfig } from "@neondatabase/serverless";
+import { sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { drizzle, type NeonHttpDatabase } from "drizzle-orm/neon-http";
+import type { Principal } from "./auth";
+import type { Config } from "./config";
+
+export type Database = NeonHttpDatabase;
+
+export function createDatabase(config: Config, requestId: string): Database {
+  // Unset in production (Neon's own endpoint); set locally to the project's Neon-protocol endpoint.
+  if (config.NEON_FETCH_ENDPOINT) neonConfig.fetchEndpoint = config.NEON_FETCH_ENDPOINT;
+  const client = neon(config.DB_URL, { fetchOptions: { headers: { "X-Request-Id": requestId } } });
+  return drizzle({ client });
+}
+
+/** The statement that makes the caller's identity visible to row-level security, for this transaction only. */
+export function identityStatement(db: Database, principal: Principal | null) {
+  const userId = principal?.userId ?? "";
+  const tenantId = principal?.tenantId ?? "";
+  const roles = principal?.roles.join(",") ?? "";
+  return db.execute(
+    sql`select set_config('app.user_id', ${userId}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.roles', ${roles}, true)`,
+  );
+}
+
+type Results<T extends readonly BatchItem<"pg">[]> = { [K in keyof T]: Awaited<T[K]> };
+
+/**
+ * Runs the statements as the caller in one HTTP round trip and one transaction (neon-http has no
+ * interactive transactions): identity first, then the statements; returns the statements' results.
+ */
+export async function runAs<T extends readonly BatchItem<"pg">[]>(
+  db: Database,
+  principal: Principal | null,
+  statements: T,
+): Promise<Results<T>> {
+  const [, ...results] = await db.batch([identityStatement(db, principal), ...statements] as unknown as [BatchItem<"pg">, ...BatchItem<"pg">[]]);
+  return results as unknown as Results<T>;
+}
+

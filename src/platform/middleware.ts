@@ -1,0 +1,69 @@
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { authenticate } from "./auth";
+import { Cache } from "./cache";
+import { loadConfig } from "./config";
+import type { AppEnv } from "./context";
+import { createDatabase } from "./db";
+import { ApiError } from "./problem";
+import { createRedis } from "./redis";
+
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+export const MAX_BODY_BYTES = 256 * 1024;
+
+/** Keeps the caller's X-Request-Id when it is sane, else mints one; echoes it on every response. */
+export function requestId(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const offered = c.req.header("X-Request-Id");
+    const id = offered && SANE_REQUEST_ID.test(offered) ? offered : crypto.randomUUID();
+    c.set("requestId", id);
+    c.header("X-Request-Id", id);
+    await next();
+    c.res.headers.set("X-Request-Id", id);
+  };
+}
+
+export function limitBody(): MiddlewareHandler<AppEnv> {
+  return bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, "body_too_large", `the request body exceeds ${MAX_BODY_BYTES} bytes`);
+    },
+  });
+}
+
+/** Bodies are JSON: anything else is refused before validation could mistake it for an empty body. */
+export function requireJson(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const hasBody = c.req.header("Content-Length") !== undefined && c.req.header("Content-Length") !== "0";
+    const chunked = c.req.header("Transfer-Encoding") !== undefined;
+    if (["POST", "PUT", "PATCH"].includes(c.req.method) && (hasBody || chunked)) {
+      const type = c.req.header("Content-Type") ?? "";
+      if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) {
+        throw new ApiError(415, "unsupported_media_type", "request bodies must be application/json", {}, { Accept: "application/json" });
+      }
+    }
+    await next();
+  };
+}
+
+/** Parses configuration (once per isolate) and builds the request's clients; no I/O happens here. */
+export function services(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const config = loadConfig(c.env);
+    const id = c.get("requestId");
+    const redis = createRedis(config, id);
+    c.set("config", config);
+    c.set("redis", redis);
+    c.set("cache", new Cache(redis, config));
+    c.set("db", createDatabase(config, id));
+    await next();
+  };
+}
+
+export function requireAuth(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    c.set("principal", await authenticate(c.req.header("Authorization"), c.var.config));
+    await next();
+  };
+}

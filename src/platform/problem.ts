@@ -1,0 +1,69 @@
+import type { Context } from "hono";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** RFC 9457 problem details, plus a stable machine `code` and the request id. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  requestId?: string;
+  errors?: FieldError[];
+  [extension: string]: unknown;
+}
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+const TYPE_BASE = "https://errors.edge-api.dev/";
+
+/** An error a handler throws to answer with a problem; the code picks the URI and the title. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: ContentfulStatusCode,
+    readonly code: string,
+    readonly detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Content",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+};
+
+export function problemBody(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): Problem {
+  return {
+    type: TYPE_BASE + code,
+    title: TITLES[status] ?? "Error",
+    status,
+    detail,
+    code,
+    ...extensions,
+  };
+}
+
+export function problemResponse(c: Context, err: ApiError): Response {
+  const body = problemBody(err.status, err.code, err.detail, { ...err.extensions, requestId: c.get("requestId") });
+  for (const [k, v] of Object.entries(err.headers)) c.header(k, v);
+  c.header("Content-Type", "application/problem+json");
+  return c.body(JSON.stringify(body), err.status);
+}
+
+export const notFound = (what: string) => new ApiError(404, "not_found", `${what} was not found`);

@@ -1,0 +1,55 @@
+import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair } from "jose";
+import type { TestProject } from "vitest/node";
+import { startLocalStack } from "../../local/stack";
+import { createScratchDatabase } from "../../local/scratch-db";
+import { startJwksServer } from "./jwks-server";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    bindings: Record<string, string>;
+    stackUrl: string;
+    backends: { sql: string; redis: string };
+  }
+}
+
+/**
+ * Starts the local Neon and Upstash endpoints once per run: the real servers on 127.0.0.1 when
+ * reachable (fresh database per run), else the embedded backends (TEST_BACKENDS=embedded forces
+ * them). Generates the run's signing keys and serves a JWKS for the key-rotation tests.
+ */
+export default async function setup(project: TestProject) {
+  const embedded = process.env.TEST_BACKENDS === "embedded";
+  const scratch = embedded ? null : await createScratchDatabase(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
+  const stack = await startLocalStack({
+    databaseUrl: scratch?.adminUrl,
+    redisUrl: embedded ? undefined : (process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379"),
+    port: 0,
+    migrate: true,
+    log: (line) => console.log(`[local-stack] ${line}`),
+  });
+  const rsa = await generateKeyPair("RS256", { extractable: true });
+  const jwks = await startJwksServer();
+
+  project.provide("stackUrl", stack.url);
+  project.provide("backends", stack.backends);
+  project.provide("bindings", {
+    DB_URL: stack.appDatabaseUrl,
+    NEON_FETCH_ENDPOINT: stack.neonFetchEndpoint,
+    REDIS_URL: stack.upstashUrl,
+    UPSTASH_REDIS_REST_TOKEN: stack.upstashToken,
+    API_JWT_PUBLIC_KEY: await exportSPKI(rsa.publicKey),
+    API_JWT_JWKS_COOLDOWN_SEC: "0",
+    RATE_LIMIT_MAX: "1000",
+    TEST_RSA_PRIVATE_KEY: await exportPKCS8(rsa.privateKey),
+    TEST_RSA_PUBLIC_JWK: JSON.stringify(await exportJWK(rsa.publicKey)),
+    TEST_JWKS_URL: jwks.url,
+    TEST_STACK_URL: stack.url,
+  });
+  console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
+
+  return async () => {
+    await jwks.stop();
+    await stack.stop();
+    await scratch?.drop();
+  };
+}

@@ -1,0 +1,86 @@
+import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
+import { importPKCS8, SignJWT, type JWTPayload } from "jose";
+import worker from "../../functions/worker";
+
+type Env = Record<string, string | undefined>;
+export const testEnv = env as unknown as Env;
+
+let rsaKey: Promise<CryptoKey> | undefined;
+
+/** A valid RS256 token for `sub` signed with the run's key; `claims` and `opts` bend it for negative cases. */
+export async function token(
+  claims: JWTPayload & Record<string, unknown> = {},
+  opts: { expiresIn?: string | number; omit?: string[] } = {},
+): Promise<string> {
+  rsaKey ??= importPKCS8(testEnv.TEST_RSA_PRIVATE_KEY as string, "RS256");
+  const payload: JWTPayload = { sub: crypto.randomUUID(), iss: testEnv.API_JWT_ISSUER, aud: testEnv.API_JWT_AUDIENCE, ...claims };
+  for (const claim of opts.omit ?? []) delete (payload as Record<string, unknown>)[claim];
+  const jwt = new SignJWT(payload).setProtectedHeader({ alg: "RS256", typ: "JWT" }).setIssuedAt();
+  if (!opts.omit?.includes("exp")) jwt.setExpirationTime(opts.expiresIn ?? "5m");
+  return jwt.sign(await rsaKey);
+}
+
+export function userId(): string {
+  return crypto.randomUUID();
+}
+
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  rawBody?: BodyInit;
+  headers?: Record<string, string>;
+  /** Bindings to replace for this call (a separate env object: its own parsed config). */
+  env?: Env;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Headers;
+  body: any;
+  requestId: string;
+}
+
+/** Calls the Worker's fetch handler (inside workerd) and waits for its background work. */
+export async function call(method: string, path: string, options: CallOptions = {}): Promise<CallResult> {
+  const requestId = `test-${crypto.randomUUID()}`;
+  const headers: Record<string, string> = { "X-Request-Id": requestId, ...options.headers };
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  let body: BodyInit | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    headers["Content-Type"] ??= "application/json";
+  }
+  const ctx = createExecutionContext();
+  const callEnv = options.env ? { ...testEnv, ...options.env } : testEnv;
+  const response = await worker.fetch(new Request(`https://api.test${path}`, { method, headers, body }), callEnv as never, ctx);
+  await waitOnExecutionContext(ctx);
+  const text = await response.text();
+  const type = response.headers.get("Content-Type") ?? "";
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: type.includes("json") && text ? JSON.parse(text) : text,
+    requestId: response.headers.get("X-Request-Id") ?? requestId,
+  };
+}
+
+/** How many requests reached the local Neon and Upstash endpoints for one API call. */
+export async function roundTrips(requestId: string): Promise<{ neon: number; upstash: number }> {
+  const response = await fetch(`${testEnv.TEST_STACK_URL}/__roundtrips/${encodeURIComponent(requestId)}`);
+  return response.json();
+}
+
+export function expectProblem(result: CallResult, status: number, code: string) {
+  if (result.status !== status || result.body?.code !== code) {
+    throw new Error(`expected ${status} ${code}, got ${result.status} ${JSON.stringify(result.body)}`);
+  }
+  if (!(result.headers.get("Content-Type") ?? "").startsWith("application/problem+json")) {
+    throw new Error(`expected application/problem+json, got ${result.headers.get("Content-Type")}`);
+  }
+  if (result.body.status !== status || !result.body.type || !result.body.title || !result.body.detail || !result.body.requestId) {
+    throw new Error(`incomplete problem body: ${JSON.stringify(result.body)}`);
+  }
+}
+
+/** An address where nothing listens: stands in for a Postgres or Redis that is down. */
+export const DEAD_ENDPOINT = "http://127.0.0.1:9";

@@ -1,0 +1,30 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+/**
+ * Two kinds of tests: `workers` runs the Worker inside workerd against the local Neon and Upstash
+ * endpoints (started once in test/setup/global.ts); the node projects test those endpoints and
+ * the migrations with the real clients.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest(({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: inject("bindings") },
+          })),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/worker/**/*.test.ts"],
+          globalSetup: ["test/setup/global.ts"],
+          testTimeout: 30_000,
+        },
+      },
+      "test/local/vitest.config.ts",
+      "test/migrations/vitest.config.ts",
+    ],
+  },
+});
