@@ -35,9 +35,7 @@ export function limitBody(): MiddlewareHandler<AppEnv> {
 /** Bodies are JSON: anything else is refused before validation could mistake it for an empty body. */
 export function requireJson(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const hasBody = c.req.header("Content-Length") !== undefined && c.req.header("Content-Length") !== "0";
-    const chunked = c.req.header("Transfer-Encoding") !== undefined;
-    if (["POST", "PUT", "PATCH"].includes(c.req.method) && (hasBody || chunked)) {
+    if (["POST", "PUT", "PATCH"].includes(c.req.method) && c.req.raw.body !== null) {
       const type = c.req.header("Content-Type") ?? "";
       if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) {
         throw new ApiError(415, "unsupported_media_type", "request bodies must be application/json", {}, { Accept: "application/json" });
