@@ -8,6 +8,8 @@ import { defineConfig } from "vitest/config";
  */
 export default defineConfig({
   test: {
+    // At the root, not in the workers project: it runs in Node with Node's module resolution.
+    globalSetup: ["test/setup/global.ts"],
     projects: [
       {
         plugins: [
@@ -19,7 +21,6 @@ export default defineConfig({
         test: {
           name: "workers",
           include: ["test/worker/**/*.test.ts"],
-          globalSetup: ["test/setup/global.ts"],
           testTimeout: 30_000,
         },
       },

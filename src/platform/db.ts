@@ -7,11 +7,21 @@ import type { Config } from "./config";
 
 export type Database = NeonHttpDatabase;
 
+/** Per-client extras the fetch function below reads; neonConfig itself is global to the isolate. */
+interface NeonFetchExtras {
+  requestId?: string;
+  /** Unset in production (Neon's own endpoint); locally the project's Neon-protocol endpoint. */
+  endpoint?: string;
+}
+
+// The driver spreads `fetchOptions` over its own request init (a `headers` there would replace the
+// Neon-* headers), so the extras ride along as options this function turns into URL and header.
+neonConfig.fetchFunction = (url: string, { requestId, endpoint, ...init }: RequestInit & NeonFetchExtras) =>
+  fetch(endpoint ?? url, requestId ? { ...init, headers: { ...(init.headers as Record<string, string>), "X-Request-Id": requestId } } : init);
+
 export function createDatabase(config: Config, requestId: string): Database {
-  // Unset in production (Neon's own endpoint); set locally to the project's Neon-protocol endpoint.
-  if (config.NEON_FETCH_ENDPOINT) neonConfig.fetchEndpoint = config.NEON_FETCH_ENDPOINT;
-  const client = neon(config.DB_URL, { fetchOptions: { headers: { "X-Request-Id": requestId } } });
-  return drizzle({ client });
+  const extras: NeonFetchExtras = { requestId, endpoint: config.NEON_FETCH_ENDPOINT };
+  return drizzle({ client: neon(config.DB_URL, { fetchOptions: extras }) });
 }
 
 /** The statement that makes the caller's identity visible to row-level security, for this transaction only. */

@@ -8,7 +8,7 @@ import type { AddressInfo } from "node:net";
 export async function startJwksServer() {
   let keys: unknown[] = [];
   const server = createServer((req, res) => {
-    if (req.url !== "/jwks.json") return res.writeHead(404).end();
+    if (new URL(req.url ?? "/", "http://jwks").pathname !== "/jwks.json") return res.writeHead(404).end();
     if (req.method === "PUT") {
       let body = "";
       req.on("data", (chunk) => (body += chunk));

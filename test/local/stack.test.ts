@@ -1,0 +1,67 @@
+import { neon, neonConfig } from '@neondatabase/serverless';
+import { Redis } from '@upstash/redis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startLocalStack, type LocalStack } from '../../local/stack';
+
+const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+describe('round-trip counter', () => {
+  let stack: LocalStack;
+  const lines: string[] = [];
+
+  beforeAll(async () => {
+    stack = await startLocalStack({ databaseUrl: DATABASE_URL, redisUrl: REDIS_URL, log: (line) => lines.push(line) });
+    neonConfig.fetchEndpoint = stack.neonFetchEndpoint;
+  });
+  afterAll(() => stack?.stop());
+  afterEach(() => {
+    neonConfig.fetchFunction = undefined;
+  });
+
+  const counts = async (requestId: string) => (await fetch(`${stack.url}/__roundtrips/${requestId}`)).json();
+
+  it('logs which backends it chose', () => {
+    expect(stack.backends).toEqual({ sql: 'postgres', redis: 'redis' });
+    expect(lines).toEqual([`listening on ${stack.url}: Neon SQL (/sql) backed by postgres, Upstash REST (/) backed by redis`]);
+  });
+
+  it('counts requests per X-Request-Id and protocol, and clears on DELETE', async () => {
+    // neon() cannot add a header through fetchOptions (see below), so the Worker passes the id
+    // as an extra fetch option and one fetchFunction turns it into the header.
+    neonConfig.fetchFunction = (url: string, { requestId, ...init }: RequestInit & { requestId?: string }) =>
+      fetch(url, requestId ? { ...init, headers: { ...(init.headers as Record<string, string>), 'X-Request-Id': requestId } } : init);
+    const sql = neon(DATABASE_URL, { fetchOptions: { requestId: 'req-1' } });
+    await sql`SELECT 1`;
+    await sql.transaction([sql`SELECT 1`, sql`SELECT 2`]);
+
+    const redis = new Redis({ url: stack.upstashUrl, token: stack.upstashToken, enableTelemetry: false });
+    (redis as unknown as { client: { headers: Record<string, string> } }).client.headers['x-request-id'] = 'req-1';
+    await redis.pipeline().get('local-stack:a').get('local-stack:b').exec();
+
+    expect(await counts('req-1')).toEqual({ neon: 2, upstash: 1 });
+    expect(await counts('never-seen')).toEqual({ neon: 0, upstash: 0 });
+    expect((await fetch(`${stack.url}/__roundtrips`, { method: 'DELETE' })).status).toBe(204);
+    expect(await counts('req-1')).toEqual({ neon: 0, upstash: 0 });
+  });
+
+  it("loses the driver's Neon-* headers when fetchOptions carries headers", async () => {
+    const sql = neon(DATABASE_URL, { fetchOptions: { headers: { 'X-Request-Id': 'req-2' } } });
+    await expect(sql`SELECT 1`).rejects.toThrow(/missing Neon-Connection-String/);
+  });
+});
+
+describe('without reachable servers', () => {
+  it('falls back to PGlite and a redis-server of its own', async () => {
+    const stack = await startLocalStack({ databaseUrl: 'postgres://postgres@127.0.0.1:1/none', redisUrl: 'redis://127.0.0.1:1' });
+    try {
+      expect(stack.backends).toEqual({ sql: 'pglite', redis: 'redis-server' });
+      neonConfig.fetchEndpoint = stack.neonFetchEndpoint;
+      expect(await neon('postgres://postgres@localhost/app')`SELECT current_user AS who`).toEqual([{ who: 'postgres' }]);
+      const redis = new Redis({ url: stack.upstashUrl, token: stack.upstashToken, enableTelemetry: false });
+      expect(await redis.ping()).toBe('PONG');
+    } finally {
+      await stack.stop();
+    }
+  });
+});
