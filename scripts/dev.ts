@@ -32,7 +32,8 @@ writeDevVars({
 
 const wrangler = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", String(API_PORT), "--show-interactive-dev-session=false"], {
   stdio: ["ignore", "pipe", "inherit"],
-  env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+  // Offline-friendly: no metrics, and no fetch of the real Request.cf object (a placeholder suffices).
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
 });
 let announced = false;
 wrangler.stdout.on("data", async (chunk: Buffer) => {

@@ -21,11 +21,12 @@ const ProfileInput = z
 const Profile = ProfileInput.extend({
   id: z.uuid(),
   userId: z.uuid(),
-  createdAt: z.string(),
-  updatedAt: z.string(),
+  createdAt: z.iso.datetime(),
+  updatedAt: z.iso.datetime(),
 }).openapi("ExamProfile");
 
-type Profile = z.infer<typeof Profile>;
+/** As cached: timestamps are ISO strings once serialized, Dates when fresh from Postgres. */
+type Profile = Omit<z.infer<typeof Profile>, "createdAt" | "updatedAt"> & { createdAt: Date | string; updatedAt: Date | string };
 
 const getProfile = createRoute({
   method: "get",

@@ -12,6 +12,6 @@ export const examProfiles = exam.table("exam_profiles", {
   level: text("level", { enum: LEVELS }).notNull(),
   examDate: date("exam_date").notNull(),
   targetType: text("target_type", { enum: TARGET_TYPES }).notNull(),
-  createdAt: timestamp("created_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "string" }).notNull().defaultNow(),
+  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
 });

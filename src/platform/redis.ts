@@ -16,6 +16,8 @@ export function createRedis(config: Config, requestId: string): Redis {
     retry: { retries: 1, backoff: () => 50 },
     signal: () => AbortSignal.timeout(REDIS_TIMEOUT_MS),
     enableTelemetry: false,
+    // Round trips stay explicit (and countable): batch with redis.pipeline() where it pays.
+    enableAutoPipelining: false,
   });
   // The Cloudflare build takes no custom headers; the request id rides on its HTTP client so
   // Upstash-side logs (and the local endpoint's round-trip counter) can attribute each call.

@@ -15,6 +15,7 @@ describe("exam profile", () => {
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ ...profile, userId: sub });
     expect(created.body.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(created.body.createdAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     expect((await roundTrips(created.requestId)).neon).toBe(1);
 
     const miss = await call("GET", "/api/v1/exam/profile", { token: bearer });
