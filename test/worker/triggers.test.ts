@@ -23,13 +23,13 @@ describe("queue entry point", () => {
         seen.push(event.eventId);
       },
     ];
-    const batch = createMessageBatch("edge-api-events", [
+    const batch = createMessageBatch<unknown>("edge-api-events", [
       { id: "m1", timestamp: Date.now(), attempts: 1, body: { eventId: "evt_ok", eventType: TYPE } },
       { id: "m2", timestamp: Date.now(), attempts: 3, body: { eventId: "evt_fail", eventType: TYPE } },
       { id: "m3", timestamp: Date.now(), attempts: 1, body: "not an envelope" },
     ]);
     const ctx = createExecutionContext();
-    await worker.queue(batch, testEnv as never, ctx);
+    await worker.queue(batch, testEnv as never);
     const result = await getQueueResult(batch, ctx);
 
     expect(seen).toEqual(["evt_ok"]);
