@@ -1,9 +1,14 @@
 import type { Bindings } from "../src/platform/context";
 import { log } from "../src/platform/log";
 
+/** The crons of wrangler.toml [triggers]: every job runs on one of these. */
+export const EVERY_MINUTE = "* * * * *";
+export const DAILY = "0 3 * * *";
+
+/** A job reports what it did; it must be idempotent and safe when two runs overlap. */
 export type ScheduledJob = (env: Bindings, scheduledTime: number) => Promise<Record<string, unknown>>;
 
-/** Jobs by cron expression (as written in wrangler.toml [triggers]); each system registers its own. */
+/** Jobs by cron expression; each system adds its own list here. */
 export const jobs: Record<string, ScheduledJob[]> = {};
 
 export async function handleScheduled(controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
