@@ -47,7 +47,7 @@ export async function startBench(): Promise<BenchContext & { stop(): Promise<voi
     },
     ip: "127.0.0.1",
     logLevel: "error",
-    experimental: { disableExperimentalWarning: true, testMode: true },
+    experimental: { disableExperimentalWarning: true },
   });
   const baseUrl = `http://127.0.0.1:${worker.port}`;
   console.log(`bench: worker ${baseUrl}; postgres=${stack.backends.sql} redis=${stack.backends.redis}`);

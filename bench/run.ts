@@ -6,7 +6,7 @@ import { startBench, type BenchContext } from "./harness";
  * running locally; each module's default export receives the BenchContext.
  */
 const only = process.argv.slice(2);
-const modules = readdirSync(new URL(".", import.meta.url))
+const modules = readdirSync(import.meta.dirname)
   .filter((f) => f.endsWith(".bench.ts"))
   .filter((f) => !only.length || only.some((name) => f.startsWith(name)))
   .sort();
