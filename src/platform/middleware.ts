@@ -9,7 +9,8 @@ import { ApiError } from "./problem";
 import { createRedis } from "./redis";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
-export const MAX_BODY_BYTES = 256 * 1024;
+/** Large enough for a 1000-event ingest batch; anything bigger is refused before it is read. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Keeps the caller's X-Request-Id when it is sane, else mints one; echoes it on every response. */
 export function requestId(): MiddlewareHandler<AppEnv> {
