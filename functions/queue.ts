@@ -1,3 +1,4 @@
+import { examConsumers } from "../src/exam/consumers";
 import type { Bindings } from "../src/platform/context";
 import { log } from "../src/platform/log";
 
@@ -6,6 +7,7 @@ export type EventConsumer = (body: { eventId: string; eventType: string }, env: 
 
 /** Consumers by event type; each system registers its own here. */
 export const consumers: Record<string, EventConsumer[]> = {};
+for (const [type, handlers] of Object.entries(examConsumers)) (consumers[type] ??= []).push(...handlers);
 
 /**
  * Acks or retries each message on its own, so one failing message does not redeliver the batch.
