@@ -1,0 +1,45 @@
+import type { MiddlewareHandler } from "hono";
+import type { Principal } from "../platform/auth";
+import type { AppEnv } from "../platform/context";
+import { ApiError } from "../platform/problem";
+
+/**
+ * Who may use the hub (docs/hub.md, "Roles"): admins see everything, teachers the students of the
+ * school named by their token's tenant_id, students (role `student`) their own records, found by
+ * students.user_id = the token's sub. Row-level security enforces the same in Postgres.
+ * `service` is the cron jobs' identity and is never accepted from a token.
+ */
+export function hubAccess(): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const principal = c.var.principal!;
+    if (principal.roles.includes("service")) {
+      throw new ApiError(403, "service_role_reserved", "the service role belongs to the hub's scheduled jobs, not to API callers");
+    }
+    if (!["admin", "teacher", "student"].some((r) => principal.roles.includes(r))) {
+      throw new ApiError(403, "hub_role_required", "the student hub needs one of the roles admin, teacher or student");
+    }
+    if (!principal.roles.includes("admin") && principal.roles.includes("teacher") && !principal.tenantId) {
+      throw new ApiError(403, "school_required", "a teacher's token must name its school in tenant_id");
+    }
+    await next();
+  };
+}
+
+export const isAdmin = (p: Principal) => p.roles.includes("admin");
+export const isStaff = (p: Principal) => isAdmin(p) || p.roles.includes("teacher");
+
+/** Writes are for staff: a student's token reads its own records only. */
+export function requireStaff(p: Principal): void {
+  if (!isStaff(p)) throw new ApiError(403, "staff_only", "only a teacher or an admin may change hub records");
+}
+
+export function requireAdmin(p: Principal): void {
+  if (!isAdmin(p)) throw new ApiError(403, "admin_only", "only an admin may do this");
+}
+
+/** A teacher works in their own school only (RLS refuses the rest; this says so clearly). */
+export function requireSchool(p: Principal, schoolId: string): void {
+  if (!isAdmin(p) && p.tenantId !== schoolId) {
+    throw new ApiError(403, "other_school", `school ${schoolId} is not this teacher's school`);
+  }
+}
