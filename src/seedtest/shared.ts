@@ -1,0 +1,71 @@
+import { z } from "@hono/zod-openapi";
+import { sql, type AnyColumn, type SQL } from "drizzle-orm";
+import type { Principal } from "../platform/auth";
+import { ApiError } from "../platform/problem";
+
+/**
+ * The caller's id as the seedtest tables store it (their user/teacher columns are TEXT): the
+ * canonical lowercase UUID, which is also what the RLS helper seedtest.caller_id() compares with.
+ */
+export const callerId = (principal: Principal) => principal.userId.toLowerCase();
+
+/** User and teacher ids are JWT subjects: UUIDs, stored lowercase. */
+export const UserId = z.uuid().transform((s) => s.toLowerCase());
+
+/** Client-visible text keys (classroom, session, topic ids). */
+export const TextId = z.string().min(1).max(128);
+
+export const Metadata = z.record(z.string(), z.unknown()).openapi({ description: "Free-form JSON object" });
+
+export const IsoDate = z.iso.date().refine((d) => d >= "2000-01-01" && d <= "2100-12-31", "must be between 2000-01-01 and 2100-12-31");
+
+export const PageQuery = {
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Page size (1-100, default 20)" }),
+  cursor: z.string().max(512).optional().openapi({ description: "nextCursor of the previous page" }),
+};
+
+export function page<T extends z.ZodType>(item: T, name: string) {
+  return z
+    .object({ items: z.array(item), nextCursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last" }) })
+    .openapi(name);
+}
+
+/** A 422 shaped like the platform's request-validation problems, for rules zod cannot see alone. */
+export function invalid(path: string, message: string): ApiError {
+  return new ApiError(422, "validation_failed", `${path}: ${message}`, { errors: [{ path, message }] });
+}
+
+/** Keyset cursors are opaque to clients: the last row's sort key, base64url-encoded JSON. */
+export function encodeCursor(key: string[]): string {
+  return btoa(JSON.stringify(key)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+export function decodeCursor(cursor: string | undefined, parts: number): string[] | null {
+  if (cursor === undefined) return null;
+  try {
+    const key: unknown = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
+    if (Array.isArray(key) && key.length === parts && key.every((k) => typeof k === "string" && k.length <= 256)) return key;
+  } catch {
+    // falls through to the 422 below
+  }
+  throw invalid("query.cursor", "is not a cursor this API issued");
+}
+
+/**
+ * A timestamp column as exact ISO text (microseconds, UTC) for cursors: a JS Date keeps only
+ * milliseconds, and a cursor rounded to them could skip or repeat rows.
+ */
+export const exactTime = (column: AnyColumn): SQL<string> =>
+  sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** Splits the extra row fetched to learn whether another page follows. */
+export function paginate<T>(rows: T[], limit: number, keyOf: (row: T) => string[]) {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null };
+}
+
+/** Rejects a time or date range whose end lies before its start. */
+export function checkRange(from: string | undefined, to: string | undefined) {
+  if (from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)) throw invalid("query.to", "must not be before from");
+}
