@@ -6,6 +6,7 @@ import { createRouter } from "../platform/router";
 import { outboxFrom } from "./outbox-from";
 import { refused, SessionId } from "./sessions.routes";
 import { sessions } from "./schema";
+import { relayAfterResponse } from "../platform/relay";
 
 const CellInput = z
   .object({
@@ -92,6 +93,7 @@ export const cellRoutes = createRouter()
     ] as const);
     const eventId = recorded.rows[0]?.id;
     if (!eventId) throw refused(current[0], "record a cell execution");
+    relayAfterResponse(c);
     return c.json({ eventId, sessionId: id, cellId: input.cellId, runtimeMs: input.runtimeMs, outcome: input.outcome, overTime, timeoutMs }, 201);
   })
   .openapi(runtimeConfig, (c) => {

@@ -20,6 +20,7 @@ import {
   PlanRangeError,
 } from "./plan-builder";
 import { examProfiles, planTasks, plans, TASK_STATUSES, TASK_TYPES } from "./schema";
+import { relayAfterResponse } from "../platform/relay";
 
 const IsoDate = z.iso.date().refine((d) => d >= "2000-01-01" && d <= "2100-12-31", "must be between 2000-01-01 and 2100-12-31");
 
@@ -351,6 +352,7 @@ export const planRoutes = createRouter()
     if (!moved.rows.length) {
       throw new ApiError(409, "invalid_state", `only a TODO task can become ${status}: the task is ${current[0].status}`, { currentStatus: current[0].status });
     }
+    if (current[0].taskType === "DRILL" && current[0].status === "DONE") relayAfterResponse(c);
     return c.json(current[0], 200);
   })
   .openapi(replan, async (c) => {

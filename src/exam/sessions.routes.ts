@@ -8,6 +8,7 @@ import { createRouter } from "../platform/router";
 import { outboxFrom, type EventFrom } from "./outbox-from";
 import { ENGINE_FOR_LEVEL, hasAnyRole, STAFF_ROLES, TRANSITIONS, type TransitionName } from "./session-machine";
 import { ENGINE_TYPES, LEVELS, SESSION_MODES, SESSION_STATUSES, sessions } from "./schema";
+import { relayAfterResponse } from "../platform/relay";
 
 export const SessionId = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -232,6 +233,7 @@ for (const name of Object.keys(TRANSITIONS) as TransitionName[]) {
     const { id } = c.req.valid("param");
     const [moved, current] = await runAs(db, principal, transitionStatements(db, principal, name, id));
     if (!moved.rows.length || !current[0]) throw refused(current[0], name);
+    if (EVENTS[name]) relayAfterResponse(c);
     return c.json(current[0], 200);
   });
 }

@@ -7,6 +7,7 @@ import { createRouter } from "../platform/router";
 import { outboxFrom } from "./outbox-from";
 import { refused, SessionId } from "./sessions.routes";
 import { sessions, STEP_RESULTS, stepSubmissions } from "./schema";
+import { relayAfterResponse } from "../platform/relay";
 
 /** Error code recorded on a submission whose runtime exceeded RUNTIME_STEP_TIMEOUT_SEC. */
 export const STEP_TIMEOUT_CODE = "STEP_TIMEOUT";
@@ -127,6 +128,7 @@ export const stepRoutes = createRouter()
       db.select({ status: sessions.status }).from(sessions).where(mine),
     ] as const);
     if (!inserted[0]) throw refused(current[0], "submit a step");
+    relayAfterResponse(c);
     return c.json(inserted[0], 201);
   })
   .openapi(list, async (c) => {

@@ -1,4 +1,4 @@
-import { and, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { loadConfig } from "./config";
 import type { AppEnv, Bindings } from "./context";
@@ -45,8 +45,16 @@ export interface ClaimedEvent {
   occurredAt: Date;
 }
 
-/** Claims up to `limit` unpublished rows whose claim is free or expired, oldest first, in one statement. */
-export function claimOutbox(db: Database, limit = RELAY_BATCH, leaseSeconds = RELAY_LEASE_SECONDS): Promise<ClaimedEvent[]> {
+/**
+ * Claims up to `limit` unpublished rows whose claim is free or expired, oldest first, in one
+ * statement; with `actorId`, only that actor's rows (what a request flushes after itself).
+ */
+export function claimOutbox(
+  db: Database,
+  limit = RELAY_BATCH,
+  leaseSeconds = RELAY_LEASE_SECONDS,
+  actorId?: string,
+): Promise<ClaimedEvent[]> {
   const claimable = db
     .select({ id: outboxEvents.id })
     .from(outboxEvents)
@@ -55,6 +63,7 @@ export function claimOutbox(db: Database, limit = RELAY_BATCH, leaseSeconds = RE
         isNull(outboxEvents.publishedAt),
         or(isNull(outboxEvents.claimedUntil), lt(outboxEvents.claimedUntil, sql`now()`)),
         lt(outboxEvents.attempts, RELAY_MAX_ATTEMPTS),
+        actorId === undefined ? undefined : eq(outboxEvents.actorId, actorId),
       ),
     )
     .orderBy(outboxEvents.occurredAt)
@@ -134,7 +143,10 @@ export function markPublished(db: Database, ids: string[]) {
 }
 
 /** One or more claim → send → mark rounds; `rounds` > 1 drains a backlog (the cron). */
-export async function relayOutbox(env: Bindings, opts: { requestId?: string; rounds?: number } = {}): Promise<RelayReport> {
+export async function relayOutbox(
+  env: Bindings,
+  opts: { requestId?: string; rounds?: number; actorId?: string } = {},
+): Promise<RelayReport> {
   const requestId = opts.requestId ?? `relay-${crypto.randomUUID()}`;
   const report: RelayReport = { requestId, claimed: 0, published: 0, rounds: 0 };
   const queue = env.EVENTS as Queue | undefined;
@@ -144,7 +156,7 @@ export async function relayOutbox(env: Bindings, opts: { requestId?: string; rou
   }
   const db = createDatabase(loadConfig(env), requestId);
   for (let round = 0; round < (opts.rounds ?? 1); round++) {
-    const rows = await claimOutbox(db);
+    const rows = await claimOutbox(db, RELAY_BATCH, RELAY_LEASE_SECONDS, opts.actorId);
     report.rounds++;
     report.claimed += rows.length;
     if (!rows.length) break;
@@ -167,12 +179,13 @@ export function relayOutboxJob(env: Bindings): Promise<RelayReport> {
  * For routes that wrote outbox rows: call after the batch committed, e.g.
  * `relayAfterResponse(c)` just before `return c.json(...)`. The relay runs after the response is
  * sent (waitUntil), on its own request id `<requestId>:relay` so it never counts against the
- * request's one round trip; if it fails the cron sends the events within a minute.
+ * request's one round trip; if it fails the cron sends the events within a minute. It flushes only
+ * the caller's own events: a busy request never inherits everyone else's backlog.
  */
 export function relayAfterResponse(c: Context<AppEnv>): void {
   const requestId = `${c.var.requestId}:relay`;
   c.executionCtx.waitUntil(
-    relayOutbox(c.env, { requestId }).then(
+    relayOutbox(c.env, { requestId, actorId: c.var.principal?.userId }).then(
       () => undefined,
       (err) => log("warn", "outbox relay after request failed; the cron retries", { requestId, error: String(err) }),
     ),
