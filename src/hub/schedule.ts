@@ -1,4 +1,4 @@
-import { CronExpressionParser } from "cron-parser";
+import { Cron } from "croner";
 import type { SCHEDULE_TYPES } from "./schema";
 
 export type ScheduleType = (typeof SCHEDULE_TYPES)[number];
@@ -10,13 +10,16 @@ export interface Schedule {
   runAt?: string | null;
 }
 
-/** Why a 5-field cron expression is unusable, or null when cron-parser accepts it. */
+/** A parsed expression that never fires on its own: only asked for occurrences. */
+const parse = (expression: string) => new Cron(expression, { timezone: "UTC", paused: true });
+
+/** Why a 5-field cron expression is unusable, or null when croner accepts it. */
 export function cronProblem(expression: string): string | null {
   // The scheduler ticks once a minute: a seconds field would promise what it cannot keep.
   if (expression.trim().split(/\s+/).length !== 5) return "must have five fields (minute hour day-of-month month day-of-week)";
   try {
-    CronExpressionParser.parse(expression, { tz: "UTC" });
-    return null;
+    // An expression with no future occurrence (e.g. 30 February) is as unusable as a malformed one.
+    return parse(expression).nextRun() ? null : "never occurs";
   } catch (err) {
     return err instanceof Error ? err.message : "is not a cron expression";
   }
@@ -30,7 +33,7 @@ export function cronProblem(expression: string): string | null {
 export function nextRunAt(schedule: Schedule, after: Date, firstRun: boolean): Date | null {
   switch (schedule.scheduleType) {
     case "cron":
-      return CronExpressionParser.parse(schedule.cronExpression as string, { tz: "UTC", currentDate: after }).next().toDate();
+      return parse(schedule.cronExpression as string).nextRun(after);
     case "interval":
       return new Date(after.getTime() + (schedule.intervalSeconds as number) * 1000);
     case "one_time":
