@@ -33,6 +33,8 @@ const ConfigSchema = z
     RUNTIME_STEP_TIMEOUT_SEC: positiveInt,
     REFERENCE_ALLOWLIST_DOMAINS: csv.pipe(z.array(z.string().regex(/^[a-z0-9.-]+$/i, "must be host names"))),
     AUDIT_LOG_RETENTION_DAYS: positiveInt,
+    /** RUNNING/PAUSED exam sessions idle this long are abandoned by the minute sweep (docs/exam.md). */
+    EXAM_SESSION_IDLE_TIMEOUT_SEC: positiveInt.default(30 * 60),
     RATE_LIMIT_MAX: positiveInt.default(120),
     RATE_LIMIT_WINDOW_SEC: positiveInt.default(60),
     CACHE_TTL_SEC: positiveInt.default(300),
