@@ -9,6 +9,7 @@ import { clientIp, decideVerdict, POLICY_ACTIONS } from "./policy-verdict";
 import { hasAnyRole, OPEN_STATES } from "./session-machine";
 import { refused, SessionId } from "./sessions.routes";
 import { auditPolicyEvents, SESSION_STATUSES, sessions, VERDICTS } from "./schema";
+import { decodeCursor, encodeCursor } from "../platform/paging";
 
 const MAX_USER_AGENT = 512;
 
@@ -68,20 +69,6 @@ const report = createRoute({
 
 /** Keyset position: the last row's (user_id, created_at with microseconds, id). */
 const Cursor = z.object({ u: z.uuid(), t: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/), i: z.uuid() });
-
-function encodeCursor(c: z.infer<typeof Cursor>): string {
-  return btoa(JSON.stringify(c)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-function decodeCursor(raw: string): z.infer<typeof Cursor> {
-  try {
-    return Cursor.parse(JSON.parse(atob(raw.replace(/-/g, "+").replace(/_/g, "/"))));
-  } catch {
-    throw new ApiError(422, "validation_failed", "query.cursor: not a cursor this API issued", {
-      errors: [{ path: "query.cursor", message: "not a cursor this API issued" }],
-    });
-  }
-}
 
 const audit = createRoute({
   method: "get",
@@ -155,7 +142,7 @@ export const policyRoutes = createRouter()
       throw new ApiError(403, "forbidden", "only a proctor or admin may read the policy audit trail");
     }
     const q = c.req.valid("query");
-    const after = q.cursor ? decodeCursor(q.cursor) : null;
+    const after = decodeCursor(q.cursor, Cursor) ?? null;
     const e = auditPolicyEvents;
     const [rows] = await runAs(db, principal, [
       db

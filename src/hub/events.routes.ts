@@ -5,7 +5,8 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { requireAdmin, requireStaff } from "./access";
-import { Cursor, decodeCursor, encodeCursor, fromPgTimestamp, JsonObjectParam, Limit, Timestamp, toPgTimestamp } from "./paging";
+import { CursorParam as Cursor, decodeCursor, encodeCursor, Limit } from "../platform/paging";
+import { fromPgTimestamp, JsonObjectParam, Timestamp, toPgTimestamp } from "./paging";
 import { EVENT_TYPES, learningHistory, students } from "./schema";
 
 export const MAX_BATCH = 1000;

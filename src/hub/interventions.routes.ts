@@ -5,7 +5,8 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { requireStaff } from "./access";
-import { Cursor, decodeCursor, encodeCursor, fromPgTimestamp, Limit } from "./paging";
+import { CursorParam as Cursor, decodeCursor, encodeCursor, Limit } from "../platform/paging";
+import { fromPgTimestamp } from "./paging";
 import { INTERVENTION_STATUSES, INTERVENTION_TYPES, interventions, students } from "./schema";
 
 type Status = (typeof INTERVENTION_STATUSES)[number];

@@ -5,7 +5,8 @@ import { problemResponses } from "../platform/openapi";
 import { notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { requireSchool, requireStaff } from "./access";
-import { Cursor, decodeCursor, encodeCursor, JsonObjectParam, Limit } from "./paging";
+import { CursorParam as Cursor, decodeCursor, encodeCursor, Limit } from "../platform/paging";
+import { JsonObjectParam } from "./paging";
 import { students } from "./schema";
 
 const Metadata = z.record(z.string(), z.unknown()).openapi({ example: { learning_style: "visual", interests: ["math"] } });

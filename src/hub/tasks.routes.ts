@@ -5,7 +5,8 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { isAdmin, requireStaff } from "./access";
-import { Cursor, decodeCursor, encodeCursor, Limit, Timestamp } from "./paging";
+import { CursorParam as Cursor, decodeCursor, encodeCursor, Limit } from "../platform/paging";
+import { Timestamp } from "./paging";
 import { cronProblem, nextRunAt, type Schedule } from "./schedule";
 import { SCHEDULE_TYPES, scheduledTasks, students, TASK_STATUSES, TASK_TYPES, taskRuns } from "./schema";
 

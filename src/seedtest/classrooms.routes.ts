@@ -6,7 +6,8 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { classrooms } from "./schema";
-import { checkRange, decodeCursor, exactTime, invalid, Metadata, page, PageQuery, paginate, TextId, UserId } from "./shared";
+import { decodeCursor } from "../platform/paging";
+import { checkRange, exactTime, invalid, Metadata, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
 
 const ClassroomFields = {
   name: z.string().trim().min(1).max(200),
@@ -151,7 +152,7 @@ export const classroomRoutes = createRouter()
     const { db } = c.var;
     const q = c.req.valid("query");
     checkRange(q.createdFrom, q.createdTo);
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, textKey(2));
     const filters: (SQL | undefined)[] = [
       q.orgId !== undefined ? eq(classrooms.orgId, q.orgId) : undefined,
       q.teacherId !== undefined ? eq(classrooms.teacherId, q.teacherId) : undefined,

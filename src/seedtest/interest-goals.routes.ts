@@ -4,7 +4,8 @@ import { runAs } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
 import { createRouter } from "../platform/router";
 import { interestGoals } from "./schema";
-import { callerId, decodeCursor, exactTime, page, PageQuery, paginate, TextId, UserId } from "./shared";
+import { decodeCursor } from "../platform/paging";
+import { callerId, exactTime, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
 
 const GoalInput = z
   .object({
@@ -91,7 +92,7 @@ export const interestGoalRoutes = createRouter()
     const { db } = c.var;
     const principal = c.var.principal!;
     const q = c.req.valid("query");
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, textKey(2));
     const [rows] = await runAs(db, principal, [
       db
         .select({ ...columns, key: exactTime(interestGoals.setAt) })

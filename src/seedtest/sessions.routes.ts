@@ -6,7 +6,8 @@ import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { classroomLock } from "./classrooms.routes";
 import { sessions } from "./schema";
-import { callerId, checkRange, decodeCursor, exactTime, invalid, Metadata, page, PageQuery, paginate, TextId, UserId } from "./shared";
+import { decodeCursor } from "../platform/paging";
+import { callerId, checkRange, exactTime, invalid, Metadata, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
 
 const Timestamp = z.iso.datetime({ offset: true });
 
@@ -158,7 +159,7 @@ export const sessionRoutes = createRouter()
     const principal = c.var.principal!;
     const q = c.req.valid("query");
     checkRange(q.from, q.to);
-    const after = decodeCursor(q.cursor, 2);
+    const after = decodeCursor(q.cursor, textKey(2));
     const userId = q.userId ?? (q.classroomId === undefined ? callerId(principal) : undefined);
     // Row-level security narrows further: a learner sees their own, a teacher their classrooms'.
     const filters: (SQL | undefined)[] = [

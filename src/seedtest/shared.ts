@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { Principal } from "../platform/auth";
+import { encodeCursor, CursorParam, Limit } from "../platform/paging";
 import { ApiError } from "../platform/problem";
 
 /**
@@ -19,10 +20,7 @@ export const Metadata = z.record(z.string(), z.unknown()).openapi({ description:
 
 export const IsoDate = z.iso.date().refine((d) => d >= "2000-01-01" && d <= "2100-12-31", "must be between 2000-01-01 and 2100-12-31");
 
-export const PageQuery = {
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Page size (1-100, default 20)" }),
-  cursor: z.string().max(512).optional().openapi({ description: "nextCursor of the previous page" }),
-};
+export const PageQuery = { limit: Limit, cursor: CursorParam };
 
 export function page<T extends z.ZodType>(item: T, name: string) {
   return z
@@ -35,21 +33,8 @@ export function invalid(path: string, message: string): ApiError {
   return new ApiError(422, "validation_failed", `${path}: ${message}`, { errors: [{ path, message }] });
 }
 
-/** Keyset cursors are opaque to clients: the last row's sort key, base64url-encoded JSON. */
-export function encodeCursor(key: string[]): string {
-  return btoa(JSON.stringify(key)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
-
-export function decodeCursor(cursor: string | undefined, parts: number): string[] | null {
-  if (cursor === undefined) return null;
-  try {
-    const key: unknown = JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/")));
-    if (Array.isArray(key) && key.length === parts && key.every((k) => typeof k === "string" && k.length <= 256)) return key;
-  } catch {
-    // falls through to the 422 below
-  }
-  throw invalid("query.cursor", "is not a cursor this API issued");
-}
+/** A seedtest cursor: the last row's sort key as `parts` strings. */
+export const textKey = (parts: number) => z.array(z.string().max(256)).length(parts);
 
 /**
  * A timestamp column as exact ISO text (microseconds, UTC) for cursors: a JS Date keeps only

@@ -1,0 +1,26 @@
+import { z } from "@hono/zod-openapi";
+import { ApiError } from "./problem";
+
+/**
+ * Keyset pagination: a cursor is the sort key of the last row served, as base64url JSON, so each
+ * page is one index range scan wherever the list starts. Clients treat it as opaque.
+ */
+export function encodeCursor(key: unknown): string {
+  return btoa(JSON.stringify(key)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/** The key a cursor carries, checked against `shape` (undefined without a cursor); anything else is a 422 naming query.cursor. */
+export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, shape: T): z.infer<T> | undefined {
+  if (cursor === undefined) return undefined;
+  try {
+    const parsed = shape.safeParse(JSON.parse(atob(cursor.replace(/-/g, "+").replace(/_/g, "/"))));
+    if (parsed.success) return parsed.data;
+  } catch {
+    // not base64 or not JSON: reported below like any other bad cursor
+  }
+  const message = "is not a cursor this API issued";
+  throw new ApiError(422, "validation_failed", `query.cursor: ${message}`, { errors: [{ path: "query.cursor", message }] });
+}
+
+export const Limit = z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Page size (1–100, default 20)" });
+export const CursorParam = z.string().max(512).optional().openapi({ description: "nextCursor of the previous page" });
