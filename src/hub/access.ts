@@ -7,14 +7,11 @@ import { ApiError } from "../platform/problem";
  * Who may use the hub (docs/hub.md, "Roles"): admins see everything, teachers the students of the
  * school named by their token's tenant_id, students (role `student`) their own records, found by
  * students.user_id = the token's sub. Row-level security enforces the same in Postgres.
- * `service` is the cron jobs' identity and is never accepted from a token.
+ * `service`, the cron jobs' identity, never arrives from a token (src/platform/middleware.ts).
  */
 export function hubAccess(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = c.var.principal!;
-    if (principal.roles.includes("service")) {
-      throw new ApiError(403, "service_role_reserved", "the service role belongs to the hub's scheduled jobs, not to API callers");
-    }
     if (!["admin", "teacher", "student"].some((r) => principal.roles.includes(r))) {
       throw new ApiError(403, "hub_role_required", "the student hub needs one of the roles admin, teacher or student");
     }

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Principal } from "../platform/auth";
+import { servicePrincipal } from "../platform/auth";
 import { loadConfig } from "../platform/config";
 import type { Bindings } from "../platform/context";
 import { createDatabase, runAs, type Database } from "../platform/db";
@@ -15,12 +15,7 @@ import { nextRunAt, type ScheduleType } from "./schedule";
  * returns what it did. `scheduledTime` is "now" for every rule, which also lets tests run a job
  * as of another day.
  */
-export const HUB_SERVICE: Principal = {
-  userId: "00000000-0000-4000-8000-000000000004",
-  tenantId: null,
-  roles: ["service"],
-  permissions: [],
-};
+export const HUB_SERVICE = servicePrincipal("00000000-0000-4000-8000-000000000004");
 
 export const PARTITION_MONTHS_AHEAD = 6;
 /** How long a claimed task stays claimed: a run that dies is retried after this. */

@@ -22,6 +22,17 @@ const ClaimsSchema = z.object({
   scope: z.string().max(4096).optional(),
 });
 
+/**
+ * The role scheduled jobs and consumers act under: row-level security lets it reach every row a
+ * job needs, so the API refuses it in tokens (requireAuth), whoever signed them.
+ */
+export const SERVICE_ROLE = "service";
+
+/** The identity a job runs as; `userId` names the job in audit columns and logs. */
+export function servicePrincipal(userId: string): Principal {
+  return { userId, tenantId: null, roles: [SERVICE_ROLE], permissions: [] };
+}
+
 /** A key source that could not be reached: the server's problem, not the token's. */
 class KeySourceError extends Error {}
 

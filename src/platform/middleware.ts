@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { authenticate } from "./auth";
+import { authenticate, SERVICE_ROLE } from "./auth";
 import { Cache } from "./cache";
 import { loadConfig } from "./config";
 import type { AppEnv } from "./context";
@@ -62,7 +62,11 @@ export function services(): MiddlewareHandler<AppEnv> {
 
 export function requireAuth(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    c.set("principal", await authenticate(c.req.header("Authorization"), c.var.config));
+    const principal = await authenticate(c.req.header("Authorization"), c.var.config);
+    if (principal.roles.includes(SERVICE_ROLE)) {
+      throw new ApiError(403, "service_role_reserved", "the service role belongs to scheduled jobs, not to API callers");
+    }
+    c.set("principal", principal);
     await next();
   };
 }

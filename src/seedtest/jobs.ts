@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import type { Principal } from "../platform/auth";
+import { servicePrincipal } from "../platform/auth";
 import { loadConfig } from "../platform/config";
 import type { Bindings } from "../platform/context";
 import { createDatabase, runAs } from "../platform/db";
@@ -19,12 +19,7 @@ export const FEATURES_SOURCE = "hub.learning_history";
  * (hub: read every student and event; seedtest: write features) and which the API refuses in
  * tokens, so only code running here carries it.
  */
-export const SERVICE_PRINCIPAL: Principal = {
-  userId: "5eed7e57-0000-4000-8000-00000000f001",
-  tenantId: null,
-  roles: ["service"],
-  permissions: [],
-};
+export const SERVICE_PRINCIPAL = servicePrincipal("5eed7e57-0000-4000-8000-00000000f001");
 
 const DAY_MS = 86_400_000;
 

@@ -94,6 +94,12 @@ describe("JWT authentication", () => {
     expectInvalidToken(await me(`Basic ${btoa("user:pass")}`));
   });
 
+  it("refuses the service role of scheduled jobs in any token, on every system", async () => {
+    for (const path of ["/api/v1/me", "/api/v1/exam/profile"]) {
+      expectProblem(await call("GET", path, { token: await token({ roles: ["service"] }) }), 403, "service_role_reserved");
+    }
+  });
+
   it("rejects an oversized Authorization header", async () => {
     expectInvalidToken(await me(`Bearer ${"a".repeat(9000)}`));
   });
