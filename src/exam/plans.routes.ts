@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, count, desc, eq, gte, lte, sql, type SQL } from "drizzle-orm";
 import { runAs, type Database } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
-import { ApiError, notFound } from "../platform/problem";
+import { ApiError, fieldError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { outboxFrom } from "./outbox-from";
 import {
@@ -310,7 +310,7 @@ export const planRoutes = createRouter()
     const principal = c.var.principal!;
     const { id } = c.req.valid("param");
     const { from, to } = c.req.valid("query");
-    if (from && to && from > to) throw new ApiError(422, "validation_failed", "query.from: must not be after to", { errors: [{ path: "query.from", message: "must not be after to" }] });
+    if (from && to && from > to) throw fieldError("query.from", "must not be after to");
     const [items, plan] = await runAs(db, principal, [
       db
         .select(taskColumns)

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { ApiError } from "./problem";
+import { fieldError } from "./problem";
 
 /**
  * Keyset pagination: a cursor is the sort key of the last row served, as base64url JSON, so each
@@ -18,8 +18,7 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sh
   } catch {
     // not base64 or not JSON: reported below like any other bad cursor
   }
-  const message = "is not a cursor this API issued";
-  throw new ApiError(422, "validation_failed", `query.cursor: ${message}`, { errors: [{ path: "query.cursor", message }] });
+  throw fieldError("query.cursor", "is not a cursor this API issued");
 }
 
 export const Limit = z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Page size (1–100, default 20)" });

@@ -66,4 +66,8 @@ export function problemResponse(c: Context, err: ApiError): Response {
   return c.body(JSON.stringify(body), err.status);
 }
 
+/** A 422 for one field that a rule beyond the request schema refused, shaped like schema failures. */
+export const fieldError = (path: string, message: string) =>
+  new ApiError(422, "validation_failed", `${path}: ${message}`, { errors: [{ path, message }] });
+
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} was not found`);

@@ -3,11 +3,11 @@ import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../platform/db";
 import { runAs } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
-import { ApiError, notFound } from "../platform/problem";
+import { ApiError, fieldError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { classrooms } from "./schema";
 import { decodeCursor } from "../platform/paging";
-import { checkRange, exactTime, invalid, Metadata, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
+import { checkRange, exactTime, Metadata, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
 
 const ClassroomFields = {
   name: z.string().trim().min(1).max(200),
@@ -182,7 +182,7 @@ export const classroomRoutes = createRouter()
     const { db } = c.var;
     const { classroomId } = c.req.valid("param");
     const input = c.req.valid("json");
-    if (!Object.keys(input).length) throw invalid("json", "name at least one field to change");
+    if (!Object.keys(input).length) throw fieldError("json", "name at least one field to change");
     // The select after the update tells "not yours to change" (visible) from "not found".
     const [updated, visible] = await runAs(db, c.var.principal, [
       db.update(classrooms).set({ ...input, updatedAt: sql`now()` }).where(byId(classroomId)).returning(columns),

@@ -2,12 +2,12 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
 import { runAs } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
-import { ApiError, notFound } from "../platform/problem";
+import { ApiError, fieldError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { classroomLock } from "./classrooms.routes";
 import { sessions } from "./schema";
 import { decodeCursor } from "../platform/paging";
-import { callerId, checkRange, exactTime, invalid, Metadata, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
+import { callerId, checkRange, exactTime, Metadata, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
 
 const Timestamp = z.iso.datetime({ offset: true });
 
@@ -129,7 +129,7 @@ export const sessionRoutes = createRouter()
     const rows = classroomId
       ? (await runAs(db, principal, [classroomLock(db, classroomId, "shared"), insert] as const))[1]
       : (await runAs(db, principal, [insert] as const))[0];
-    if (!rows[0]) throw invalid("json.classroomId", `no classroom ${classroomId} that you can see`);
+    if (!rows[0]) throw fieldError("json.classroomId", `no classroom ${classroomId} that you can see`);
     return c.json(rows[0], 201);
   })
   .openapi(endSession, async (c) => {
@@ -151,7 +151,7 @@ export const sessionRoutes = createRouter()
     if (current.endedAt) {
       throw new ApiError(409, "session_already_ended", `session ${sessionId} already ended at ${current.endedAt.toISOString()}`, { endedAt: current.endedAt.toISOString() });
     }
-    if (current.beforeStart) throw invalid("json.endedAt", `must not be before the session's start ${current.startedAt.toISOString()}`);
+    if (current.beforeStart) throw fieldError("json.endedAt", `must not be before the session's start ${current.startedAt.toISOString()}`);
     throw new ApiError(403, "forbidden", `session ${sessionId} is not yours to end`);
   })
   .openapi(listSessions, async (c) => {

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { Principal } from "../platform/auth";
 import { encodeCursor, CursorParam, Limit } from "../platform/paging";
-import { ApiError } from "../platform/problem";
+import { fieldError } from "../platform/problem";
 
 /**
  * The caller's id as the seedtest tables store it (their user/teacher columns are TEXT): the
@@ -28,10 +28,6 @@ export function page<T extends z.ZodType>(item: T, name: string) {
     .openapi(name);
 }
 
-/** A 422 shaped like the platform's request-validation problems, for rules zod cannot see alone. */
-export function invalid(path: string, message: string): ApiError {
-  return new ApiError(422, "validation_failed", `${path}: ${message}`, { errors: [{ path, message }] });
-}
 
 /** A seedtest cursor: the last row's sort key as `parts` strings. */
 export const textKey = (parts: number) => z.array(z.string().max(256)).length(parts);
@@ -52,5 +48,5 @@ export function paginate<T>(rows: T[], limit: number, keyOf: (row: T) => string[
 
 /** Rejects a time or date range whose end lies before its start. */
 export function checkRange(from: string | undefined, to: string | undefined) {
-  if (from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)) throw invalid("query.to", "must not be before from");
+  if (from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)) throw fieldError("query.to", "must not be before from");
 }
