@@ -12,19 +12,15 @@ export const DAILY = "0 3 * * *";
 /** A job reports what it did; it must be idempotent and safe when two runs overlap. */
 export type ScheduledJob = (env: Bindings, scheduledTime: number) => Promise<Record<string, unknown>>;
 
-/** Jobs by cron expression; each system adds its own list here. */
-export const jobs: Record<string, ScheduledJob[]> = {};
-// Outbox relay (src/platform/relay.ts): every system's events reach the queue within a minute.
-(jobs[EVERY_MINUTE] ??= []).push(relayOutboxJob);
-(jobs[DAILY] ??= []).push(pruneOutboxJob);
-// Learning analytics (src/seedtest/jobs.ts): daily topic features from the hub's learning history.
-(jobs[DAILY] ??= []).push(...seedtestDailyJobs);
-// Exam labs (src/exam/jobs.ts): idle-session sweep; policy-audit retention.
-(jobs[EVERY_MINUTE] ??= []).push(...examEveryMinuteJobs);
-(jobs[DAILY] ??= []).push(...examDailyJobs);
-// Student hub (src/hub/jobs.ts): scheduled-task runner; partitions ahead, archive, anonymize, task purge.
-(jobs[EVERY_MINUTE] ??= []).push(...hubMinuteJobs);
-(jobs[DAILY] ??= []).push(...hubDailyJobs);
+/**
+ * Jobs by cron expression. Every minute: the outbox relay (every system's events reach the queue),
+ * the exam idle-session sweep, the hub's scheduled-task runner. Daily: outbox pruning, exam audit
+ * retention, the hub's partition lifecycle, seedtest's topic features.
+ */
+export const jobs: Record<string, ScheduledJob[]> = {
+  [EVERY_MINUTE]: [relayOutboxJob, ...examEveryMinuteJobs, ...hubMinuteJobs],
+  [DAILY]: [pruneOutboxJob, ...examDailyJobs, ...hubDailyJobs, ...seedtestDailyJobs],
+};
 
 export async function handleScheduled(controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
   const due = jobs[controller.cron] ?? [];
