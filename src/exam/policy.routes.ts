@@ -9,7 +9,7 @@ import { clientIp, decideVerdict, POLICY_ACTIONS } from "./policy-verdict";
 import { hasAnyRole, OPEN_STATES } from "./session-machine";
 import { refused, SessionId } from "./sessions.routes";
 import { auditPolicyEvents, SESSION_STATUSES, sessions, VERDICTS } from "./schema";
-import { decodeCursor, encodeCursor } from "../platform/paging";
+import { decodeCursor, encodeCursor, exactTime } from "../platform/paging";
 
 const MAX_USER_AGENT = 512;
 
@@ -149,7 +149,7 @@ export const policyRoutes = createRouter()
         .select({
           ...columns,
           // Microseconds: a JS Date would drop them and the next page would repeat or skip rows.
-          position: sql<string>`to_char(${e.createdAt} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`,
+          position: exactTime(e.createdAt),
         })
         .from(e)
         .where(

@@ -9,6 +9,7 @@ import { outboxFrom, type EventFrom } from "./outbox-from";
 import { ENGINE_FOR_LEVEL, hasAnyRole, STAFF_ROLES, TRANSITIONS, type TransitionName } from "./session-machine";
 import { ENGINE_TYPES, LEVELS, SESSION_MODES, SESSION_STATUSES, sessions } from "./schema";
 import { relayAfterResponse } from "../platform/relay";
+import { CursorParam, decodeCursor, encodeCursor, exactTime, Limit } from "../platform/paging";
 
 export const SessionId = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -68,6 +69,9 @@ const createSession = createRoute({
   },
 });
 
+/** Keyset position of GET /sessions: the last row's created_at (microseconds) and id. */
+const PageKey = z.object({ t: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/), i: z.uuid() });
+
 const listSessions = createRoute({
   method: "get",
   path: "/sessions",
@@ -77,11 +81,15 @@ const listSessions = createRoute({
     query: z.object({
       userId: z.uuid().optional().openapi({ description: "Whose sessions; default the caller. Others' need a staff role." }),
       status: z.enum(SESSION_STATUSES).optional(),
-      limit: z.coerce.number().int().min(1).max(100).default(20),
+      limit: Limit,
+      cursor: CursorParam,
     }),
   },
   responses: {
-    200: { description: "Sessions", content: { "application/json": { schema: z.object({ items: z.array(Session) }) } } },
+    200: {
+      description: "Sessions, a page at a time (keyset on idx_sessions_user_created)",
+      content: { "application/json": { schema: z.object({ items: z.array(Session), nextCursor: z.string().nullable() }) } },
+    },
     ...problemResponses(401, 403, 422, 429),
   },
 });
@@ -203,19 +211,30 @@ const router = createRouter()
   .openapi(listSessions, async (c) => {
     const { db } = c.var;
     const principal = c.var.principal!;
-    const { userId = principal.userId, status, limit } = c.req.valid("query");
+    const { userId = principal.userId, status, limit, cursor } = c.req.valid("query");
+    const after = decodeCursor(cursor, PageKey);
     if (userId !== principal.userId && !hasAnyRole(principal.roles, STAFF_ROLES)) {
       throw new ApiError(403, "forbidden", "only a reviewer, proctor or admin may list another user's sessions");
     }
-    const [items] = await runAs(db, principal, [
+    const [rows] = await runAs(db, principal, [
       db
-        .select(sessionColumns)
+        .select({ ...sessionColumns, position: exactTime(sessions.createdAt) })
         .from(sessions)
-        .where(and(eq(sessions.userId, userId), status ? eq(sessions.status, status) : undefined))
-        .orderBy(desc(sessions.createdAt))
-        .limit(limit),
+        .where(
+          and(
+            eq(sessions.userId, userId),
+            status ? eq(sessions.status, status) : undefined,
+            after ? sql`(${sessions.createdAt}, ${sessions.id}) < (${after.t}::timestamptz, ${after.i}::uuid)` : undefined,
+          ),
+        )
+        .orderBy(desc(sessions.createdAt), desc(sessions.id))
+        // One row more than the page tells whether another page follows.
+        .limit(limit + 1),
     ] as const);
-    return c.json({ items }, 200);
+    const items = rows.slice(0, limit).map(({ position: _position, ...session }) => session);
+    const last = rows[limit - 1];
+    const nextCursor = rows.length > limit && last ? encodeCursor({ t: last.position, i: last.id }) : null;
+    return c.json({ items, nextCursor }, 200);
   })
   .openapi(getSession, async (c) => {
     const { db } = c.var;

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { fieldError } from "./problem";
 
 /**
@@ -23,3 +24,10 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sh
 
 export const Limit = z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Page size (1–100, default 20)" });
 export const CursorParam = z.string().max(512).optional().openapi({ description: "nextCursor of the previous page" });
+
+/**
+ * A timestamp column as exact ISO text (microseconds, UTC) for cursors: a JS Date keeps only
+ * milliseconds, and a cursor rounded to them could skip or repeat rows.
+ */
+export const exactTime = (column: AnyColumn): SQL<string> =>
+  sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;

@@ -1,5 +1,4 @@
 import { z } from "@hono/zod-openapi";
-import { sql, type AnyColumn, type SQL } from "drizzle-orm";
 import type { Principal } from "../platform/auth";
 import { encodeCursor, CursorParam, Limit } from "../platform/paging";
 import { fieldError } from "../platform/problem";
@@ -31,13 +30,6 @@ export function page<T extends z.ZodType>(item: T, name: string) {
 
 /** A seedtest cursor: the last row's sort key as `parts` strings. */
 export const textKey = (parts: number) => z.array(z.string().max(256)).length(parts);
-
-/**
- * A timestamp column as exact ISO text (microseconds, UTC) for cursors: a JS Date keeps only
- * milliseconds, and a cursor rounded to them could skip or repeat rows.
- */
-export const exactTime = (column: AnyColumn): SQL<string> =>
-  sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /** Splits the extra row fetched to learn whether another page follows. */
 export function paginate<T>(rows: T[], limit: number, keyOf: (row: T) => string[]) {

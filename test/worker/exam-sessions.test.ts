@@ -43,6 +43,27 @@ describe("lab sessions", () => {
     expect((await call("GET", "/api/v1/exam/sessions", { token: me.bearer })).body.items).toHaveLength(1);
   });
 
+  it("are listed newest first a page at a time, every session once, one round trip per page", async () => {
+    const me = await caller();
+    const created: string[] = [];
+    for (let i = 0; i < 5; i++) created.push((await newSession(me)).id);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const res = await call("GET", `/api/v1/exam/sessions?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: me.bearer });
+      expect(res.status).toBe(200);
+      await expectTrips(res.requestId, 1);
+      expect(res.body.items.length).toBeLessThanOrEqual(2);
+      seen.push(...res.body.items.map((s: { id: string }) => s.id));
+      cursor = res.body.nextCursor;
+      pages++;
+    } while (cursor);
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...created].reverse());
+    expectProblem(await call("GET", "/api/v1/exam/sessions?cursor=garbage", { token: me.bearer }), 422, "validation_failed");
+  });
+
   it("refuses malformed input with field errors", async () => {
     const me = await caller();
     const res = await call("POST", "/api/v1/exam/sessions", { token: me.bearer, body: { labId: "x", level: "EXPERT", mode: "EXAM" } });
