@@ -9,7 +9,7 @@ import { clientIp, decideVerdict, POLICY_ACTIONS } from "./policy-verdict";
 import { hasAnyRole, OPEN_STATES } from "./session-machine";
 import { refused, SessionId } from "./sessions.routes";
 import { auditPolicyEvents, SESSION_STATUSES, sessions, VERDICTS } from "./schema";
-import { decodeCursor, encodeCursor, exactTime } from "../platform/paging";
+import { decodeCursor, exactTime, paginate } from "../platform/paging";
 
 const MAX_USER_AGENT = 512;
 
@@ -168,8 +168,6 @@ export const policyRoutes = createRouter()
         .orderBy(asc(e.userId), desc(e.createdAt), desc(e.id))
         .limit(q.limit + 1),
     ] as const);
-    const page = rows.slice(0, q.limit);
-    const last = page.at(-1);
-    const nextCursor = rows.length > q.limit && last ? encodeCursor({ u: last.userId, t: last.position, i: last.id }) : null;
-    return c.json({ items: page.map(({ position: _position, ...item }) => item), nextCursor }, 200);
+    const { items, nextCursor } = paginate(rows, q.limit, (last) => ({ u: last.userId, t: last.position, i: last.id }));
+    return c.json({ items: items.map(({ position: _position, ...item }) => item), nextCursor }, 200);
   });

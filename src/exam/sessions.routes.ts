@@ -9,7 +9,7 @@ import { outboxFrom, type EventFrom } from "./outbox-from";
 import { ENGINE_FOR_LEVEL, hasAnyRole, STAFF_ROLES, TRANSITIONS, type TransitionName } from "./session-machine";
 import { ENGINE_TYPES, LEVELS, SESSION_MODES, SESSION_STATUSES, sessions } from "./schema";
 import { relayAfterResponse } from "../platform/relay";
-import { CursorParam, decodeCursor, encodeCursor, exactTime, Limit } from "../platform/paging";
+import { CursorParam, decodeCursor, exactTime, Limit, paginate } from "../platform/paging";
 
 export const SessionId = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -231,10 +231,8 @@ const router = createRouter()
         // One row more than the page tells whether another page follows.
         .limit(limit + 1),
     ] as const);
-    const items = rows.slice(0, limit).map(({ position: _position, ...session }) => session);
-    const last = rows[limit - 1];
-    const nextCursor = rows.length > limit && last ? encodeCursor({ t: last.position, i: last.id }) : null;
-    return c.json({ items, nextCursor }, 200);
+    const { items, nextCursor } = paginate(rows, limit, (last) => ({ t: last.position, i: last.id }));
+    return c.json({ items: items.map(({ position: _position, ...session }) => session), nextCursor }, 200);
   })
   .openapi(getSession, async (c) => {
     const { db } = c.var;

@@ -5,7 +5,7 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { requireAdmin, requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, encodeCursor, Limit } from "../platform/paging";
+import { CursorParam as Cursor, decodeCursor, Limit, paginate } from "../platform/paging";
 import { fromPgTimestamp, JsonObjectParam, Timestamp, toPgTimestamp } from "./paging";
 import { EVENT_TYPES, learningHistory, students } from "./schema";
 
@@ -216,10 +216,8 @@ export const eventRoutes = createRouter()
       db.select({ id: students.id }).from(students).where(eq(students.id, id)),
     ] as const);
     if (!visible[0]) throw notFound(`student ${id}`);
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    const nextCursor = rows.length > query.limit && last ? encodeCursor([last.occurredText, last.id]) : null;
-    return c.json({ items: page.map(({ occurredText: _, ...e }) => e), nextCursor }, 200);
+    const { items, nextCursor } = paginate(rows, query.limit, (last) => [last.occurredText, last.id]);
+    return c.json({ items: items.map(({ occurredText: _, ...e }) => e), nextCursor }, 200);
   })
   .openapi(archived, async (c) => {
     const { db } = c.var;

@@ -5,7 +5,7 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, encodeCursor, Limit } from "../platform/paging";
+import { CursorParam as Cursor, decodeCursor, Limit, paginate } from "../platform/paging";
 import { fromPgTimestamp } from "./paging";
 import { INTERVENTION_STATUSES, INTERVENTION_TYPES, interventions, students } from "./schema";
 
@@ -266,10 +266,8 @@ export const interventionRoutes = createRouter()
       db.select({ id: students.id }).from(students).where(eq(students.id, studentId)),
     ] as const);
     if (!visible[0]) throw notFound(`student ${studentId}`);
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    const nextCursor = rows.length > query.limit && last ? encodeCursor([last.createdText, last.id]) : null;
-    return c.json({ items: page.map(({ createdText: _, ...i }) => i), nextCursor }, 200);
+    const { items, nextCursor } = paginate(rows, query.limit, (last) => [last.createdText, last.id]);
+    return c.json({ items: items.map(({ createdText: _, ...i }) => i), nextCursor }, 200);
   })
   .openapi(get, async (c) => {
     const { db } = c.var;

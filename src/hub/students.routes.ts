@@ -5,7 +5,7 @@ import { problemResponses } from "../platform/openapi";
 import { notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { requireSchool, requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, encodeCursor, Limit } from "../platform/paging";
+import { CursorParam as Cursor, decodeCursor, Limit, paginate } from "../platform/paging";
 import { JsonObjectParam } from "./paging";
 import { students } from "./schema";
 
@@ -223,10 +223,7 @@ export const studentRoutes = createRouter()
             .limit(take),
         ] as const)
       )[0];
-      const items = rows.slice(0, query.limit);
-      const last = items.at(-1);
-      const nextCursor = rows.length > query.limit && last ? encodeCursor([last.similarity, last.id]) : null;
-      return c.json({ items, nextCursor }, 200);
+      return c.json(paginate(rows, query.limit, (last) => [last.similarity, last.id]), 200);
     }
 
     const createdText = sql<string>`${students.createdAt}::text`;
@@ -239,8 +236,6 @@ export const studentRoutes = createRouter()
         .orderBy(desc(students.createdAt), desc(students.id))
         .limit(take),
     ] as const);
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    const nextCursor = rows.length > query.limit && last ? encodeCursor([last.createdText, last.id]) : null;
-    return c.json({ items: page.map(({ createdText: _, ...s }) => s), nextCursor }, 200);
+    const { items, nextCursor } = paginate(rows, query.limit, (last) => [last.createdText, last.id]);
+    return c.json({ items: items.map(({ createdText: _, ...s }) => s), nextCursor }, 200);
   });

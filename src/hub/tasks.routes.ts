@@ -5,7 +5,7 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { isAdmin, requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, encodeCursor, Limit } from "../platform/paging";
+import { CursorParam as Cursor, decodeCursor, Limit, paginate } from "../platform/paging";
 import { Timestamp } from "./paging";
 import { cronProblem, nextRunAt, type Schedule } from "./schedule";
 import { SCHEDULE_TYPES, scheduledTasks, students, TASK_STATUSES, TASK_TYPES, taskRuns } from "./schema";
@@ -263,9 +263,7 @@ export const taskRoutes = createRouter()
         .orderBy(desc(scheduledTasks.createdAt), desc(scheduledTasks.id))
         .limit(query.limit + 1),
     ] as const);
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    const nextCursor = rows.length > query.limit && last ? encodeCursor([last.createdText, last.id]) : null;
+    const { items, nextCursor } = paginate(rows, query.limit, (last) => [last.createdText, last.id]);
     return c.json({ items: items.map(({ createdText: _, ...t }) => t), nextCursor }, 200);
   })
   .openapi(patchTask, async (c) => {
@@ -315,9 +313,7 @@ export const taskRoutes = createRouter()
       db.select({ id: scheduledTasks.id }).from(scheduledTasks).where(eq(scheduledTasks.id, id)),
     ] as const);
     if (!task[0]) throw notFound(`task ${id}`);
-    const items = rows.slice(0, limit);
-    const last = items.at(-1);
-    const nextCursor = rows.length > limit && last ? encodeCursor([last.createdText, last.id]) : null;
+    const { items, nextCursor } = paginate(rows, limit, (last) => [last.createdText, last.id]);
     return c.json({ items: items.map(({ createdText: _, ...r }) => r), nextCursor }, 200);
   })
   .openapi(getRun, async (c) => {

@@ -22,6 +22,13 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sh
   throw fieldError("query.cursor", "is not a cursor this API issued");
 }
 
+/** Splits off the one extra row a list fetched to learn whether another page follows. */
+export function paginate<T>(rows: T[], limit: number, keyOf: (last: T) => unknown): { items: T[]; nextCursor: string | null } {
+  const items = rows.slice(0, limit);
+  const last = items.at(-1);
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null };
+}
+
 export const Limit = z.coerce.number().int().min(1).max(100).default(20).openapi({ description: "Page size (1–100, default 20)" });
 export const CursorParam = z.string().max(512).optional().openapi({ description: "nextCursor of the previous page" });
 

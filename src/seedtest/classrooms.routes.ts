@@ -6,8 +6,8 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, fieldError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { classrooms } from "./schema";
-import { decodeCursor, exactTime } from "../platform/paging";
-import { checkRange, Metadata, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
+import { decodeCursor, exactTime, paginate } from "../platform/paging";
+import { checkRange, Metadata, page, PageQuery, TextId, UserId, textKey } from "./shared";
 
 const ClassroomFields = {
   name: z.string().trim().min(1).max(200),

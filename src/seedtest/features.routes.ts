@@ -4,8 +4,8 @@ import { runAs } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
 import { createRouter } from "../platform/router";
 import { featuresTopicDaily } from "./schema";
-import { decodeCursor } from "../platform/paging";
-import { callerId, checkRange, IsoDate, Metadata, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
+import { decodeCursor, paginate } from "../platform/paging";
+import { callerId, checkRange, IsoDate, Metadata, page, PageQuery, TextId, UserId, textKey } from "./shared";
 
 const FeaturesInput = z
   .object({ features: Metadata.openapi({ description: "Aggregated features, e.g. {accuracy, attempts, time_spent}", example: { accuracy: 0.75, attempts: 4, time_spent: 360 } }) })

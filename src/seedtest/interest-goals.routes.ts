@@ -4,8 +4,8 @@ import { runAs } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
 import { createRouter } from "../platform/router";
 import { interestGoals } from "./schema";
-import { decodeCursor, exactTime } from "../platform/paging";
-import { callerId, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
+import { decodeCursor, exactTime, paginate } from "../platform/paging";
+import { callerId, page, PageQuery, TextId, UserId, textKey } from "./shared";
 
 const GoalInput = z
   .object({

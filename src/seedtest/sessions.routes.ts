@@ -6,8 +6,8 @@ import { ApiError, fieldError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { classroomLock } from "./classrooms.routes";
 import { sessions } from "./schema";
-import { decodeCursor, exactTime } from "../platform/paging";
-import { callerId, checkRange, Metadata, page, PageQuery, paginate, TextId, UserId, textKey } from "./shared";
+import { decodeCursor, exactTime, paginate } from "../platform/paging";
+import { callerId, checkRange, Metadata, page, PageQuery, TextId, UserId, textKey } from "./shared";
 
 const Timestamp = z.iso.datetime({ offset: true });
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import type { Principal } from "../platform/auth";
-import { encodeCursor, CursorParam, Limit } from "../platform/paging";
+import { CursorParam, Limit } from "../platform/paging";
 import { fieldError } from "../platform/problem";
 
 /**
@@ -30,13 +30,6 @@ export function page<T extends z.ZodType>(item: T, name: string) {
 
 /** A seedtest cursor: the last row's sort key as `parts` strings. */
 export const textKey = (parts: number) => z.array(z.string().max(256)).length(parts);
-
-/** Splits the extra row fetched to learn whether another page follows. */
-export function paginate<T>(rows: T[], limit: number, keyOf: (row: T) => string[]) {
-  const items = rows.slice(0, limit);
-  const last = items[items.length - 1];
-  return { items, nextCursor: rows.length > limit && last ? encodeCursor(keyOf(last)) : null };
-}
 
 /** Rejects a time or date range whose end lies before its start. */
 export function checkRange(from: string | undefined, to: string | undefined) {
