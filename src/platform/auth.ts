@@ -27,10 +27,10 @@ export interface Principal {
  * without roles means. Postgres receives the same list as a JSON array (identityStatement), which
  * app.has_role() (migration 0008) matches exactly.
  */
-export const ROLE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+const ROLE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
 
 /** tenant_id: 1 to 128 ASCII letters, digits, `_ . : @ | -`, starting with a letter or digit. */
-export const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@|-]{0,127}$/;
+const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@|-]{0,127}$/;
 
 /** OpenID Connect caps `sub` at 255 characters; control characters and lone surrogates never name anyone. */
 const SUBJECT_MAX = 255;
@@ -53,7 +53,7 @@ const ClaimsSchema = z.object({
 });
 
 /** The token's roles that are role names, each once, in the token's order; the rest grant nothing. */
-export function parseRoles(claimed: readonly unknown[]): string[] {
+function parseRoles(claimed: readonly unknown[]): string[] {
   return [...new Set(claimed.filter((r): r is string => typeof r === "string" && ROLE_NAME.test(r)))];
 }
 
