@@ -1,7 +1,11 @@
 import { parseArgs } from "node:util";
 import { signDevToken } from "./lib/dev-keys";
 
-/** npm run token -- --sub <uuid> [--tenant t] [--role admin]... [--ttl 1h]: prints a dev token. */
+/**
+ * npm run token -- --sub <subject> [--tenant t] [--role admin]... [--ttl 1h]: prints a dev token.
+ * The subject may be any identity provider's (`auth0|…`, `user_…`); the API maps it to a user id
+ * (`npm run -s user-id -- --sub …` prints which).
+ */
 const { values } = parseArgs({
   options: {
     sub: { type: "string", default: "00000000-0000-4000-8000-000000000001" },
@@ -10,8 +14,4 @@ const { values } = parseArgs({
     ttl: { type: "string", default: "1h" },
   },
 });
-if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(values.sub)) {
-  console.error("--sub must be a UUID (the API keys users by UUID)");
-  process.exit(2);
-}
 console.log(await signDevToken({ sub: values.sub, tenant: values.tenant, roles: values.role, ttl: values.ttl }));

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, gte, lt, sql } from "drizzle-orm";
+import { hasRole } from "../platform/auth";
 import { runAs } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
 import { ApiError } from "../platform/problem";
@@ -64,7 +65,7 @@ const getSummary = createRoute({
 export const analyticsRoutes = createRouter().openapi(getSummary, async (c) => {
   const { db } = c.var;
   const principal = c.var.principal!;
-  if (!principal.roles.includes("admin")) throw new ApiError(403, "forbidden", "the analytics summary is for the admin role");
+  if (!hasRole(principal, "admin")) throw new ApiError(403, "forbidden", "the analytics summary is for the admin role");
   // With a dataset bound the sink writes there, not to Postgres: this table would be empty.
   if (analyticsDataset(c.env)) {
     throw new ApiError(409, "analytics_engine_sink", "metrics go to the Workers Analytics Engine dataset ANALYTICS; query them with its SQL API");

@@ -1,12 +1,13 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, asc, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
+import { hasRole } from "../platform/auth";
 import { runAs } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
 import { ApiError } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { MAX_URL_LENGTH } from "./host-allowlist";
 import { clientIp, decideVerdict, POLICY_ACTIONS } from "./policy-verdict";
-import { hasAnyRole, OPEN_STATES } from "./session-machine";
+import { OPEN_STATES } from "./session-machine";
 import { refused, SessionId } from "./sessions.routes";
 import { auditPolicyEvents, SESSION_STATUSES, sessions, VERDICTS } from "./schema";
 import { decodeCursor, exactTime, paginate } from "../platform/paging";
@@ -138,7 +139,7 @@ export const policyRoutes = createRouter()
   .openapi(audit, async (c) => {
     const { db } = c.var;
     const principal = c.var.principal!;
-    if (!hasAnyRole(principal.roles, ["proctor", "admin"])) {
+    if (!hasRole(principal, "proctor", "admin")) {
       throw new ApiError(403, "forbidden", "only a proctor or admin may read the policy audit trail");
     }
     const q = c.req.valid("query");

@@ -45,4 +45,3 @@ export type TransitionName = keyof typeof TRANSITIONS;
 /** Roles that read every learner's sessions and submissions (admins read everything, 0002). */
 export const STAFF_ROLES = ["reviewer", "proctor", "admin"] as const;
 
-export const hasAnyRole = (roles: readonly string[], wanted: readonly string[]) => wanted.some((r) => roles.includes(r));

@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, sql, type SQL } from "drizzle-orm";
-import type { Principal } from "../platform/auth";
+import { hasRole, type Principal } from "../platform/auth";
 import { runAs, type Database } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { outboxFrom, type EventFrom } from "./outbox-from";
-import { ENGINE_FOR_LEVEL, hasAnyRole, STAFF_ROLES, TRANSITIONS, type TransitionName } from "./session-machine";
+import { ENGINE_FOR_LEVEL, STAFF_ROLES, TRANSITIONS, type TransitionName } from "./session-machine";
 import { ENGINE_TYPES, LEVELS, SESSION_MODES, SESSION_STATUSES, sessions } from "./schema";
 import { relayAfterResponse } from "../platform/relay";
 import { CursorParam, decodeCursor, exactTime, Limit, paginate } from "../platform/paging";
@@ -141,7 +141,7 @@ const EVENTS: Partial<Record<TransitionName, (actorId: string) => EventFrom>> = 
  */
 function transitionStatements(db: Database, principal: Principal, name: TransitionName, id: string) {
   const t = TRANSITIONS[name];
-  const privileged = hasAnyRole(principal.roles, t.actor.roles);
+  const privileged = hasRole(principal, ...t.actor.roles);
   if (!t.actor.owner && !privileged) {
     throw new ApiError(403, "forbidden", `only a ${t.actor.roles.join(" or ")} may ${name} a session`);
   }
@@ -213,7 +213,7 @@ const router = createRouter()
     const principal = c.var.principal!;
     const { userId = principal.userId, status, limit, cursor } = c.req.valid("query");
     const after = decodeCursor(cursor, PageKey);
-    if (userId !== principal.userId && !hasAnyRole(principal.roles, STAFF_ROLES)) {
+    if (userId !== principal.userId && !hasRole(principal, ...STAFF_ROLES)) {
       throw new ApiError(403, "forbidden", "only a reviewer, proctor or admin may list another user's sessions");
     }
     const [rows] = await runAs(db, principal, [

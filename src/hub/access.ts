@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from "hono";
-import type { Principal } from "../platform/auth";
+import { hasRole, type Principal } from "../platform/auth";
 import type { AppEnv } from "../platform/context";
 import { ApiError } from "../platform/problem";
 
@@ -12,18 +12,18 @@ import { ApiError } from "../platform/problem";
 export function hubAccess(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = c.var.principal!;
-    if (!["admin", "teacher", "student"].some((r) => principal.roles.includes(r))) {
+    if (!hasRole(principal, "admin", "teacher", "student")) {
       throw new ApiError(403, "hub_role_required", "the student hub needs one of the roles admin, teacher or student");
     }
-    if (!principal.roles.includes("admin") && principal.roles.includes("teacher") && !principal.tenantId) {
+    if (!hasRole(principal, "admin") && hasRole(principal, "teacher") && !principal.tenantId) {
       throw new ApiError(403, "school_required", "a teacher's token must name its school in tenant_id");
     }
     await next();
   };
 }
 
-export const isAdmin = (p: Principal) => p.roles.includes("admin");
-export const isStaff = (p: Principal) => isAdmin(p) || p.roles.includes("teacher");
+export const isAdmin = (p: Principal) => hasRole(p, "admin");
+export const isStaff = (p: Principal) => hasRole(p, "admin", "teacher");
 
 /** Writes are for staff: a student's token reads its own records only. */
 export function requireStaff(p: Principal): void {

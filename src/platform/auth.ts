@@ -2,25 +2,63 @@ import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey
 import { z } from "zod";
 import type { Config } from "./config";
 import { ApiError } from "./problem";
+import { userIdFor } from "./user-id";
 
 export const MAX_AUTHORIZATION_BYTES = 8 * 1024;
 const REALM = 'Bearer realm="edge-api"';
 
 /** The caller, as the JWT's claims describe them once checked. */
 export interface Principal {
+  /** A lowercase UUID: the token's subject, or the UUIDv5 it maps to (src/platform/user-id.ts). */
   userId: string;
   tenantId: string | null;
+  /** Names in the ROLE_NAME grammar only, each once. */
   roles: string[];
   permissions: string[];
+  /** The token the caller presented; absent for jobs and consumers, which act without one. */
+  token?: { issuer: string; subject: string };
 }
 
+/**
+ * Role names (README "Authentication"): a lowercase ASCII letter, then up to 63 lowercase ASCII
+ * letters, digits, `_` or `-`, compared exactly. A claimed role outside the grammar is dropped,
+ * never repaired (no trimming, case folding or splitting): "admin ", "Admin", "learner,admin" or a
+ * Cyrillic look-alike grant nothing, and a token carrying only such roles means what a token
+ * without roles means. Postgres receives the same list as a JSON array (identityStatement), which
+ * app.has_role() (migration 0008) matches exactly.
+ */
+const ROLE_NAME = /^[a-z][a-z0-9_-]{0,63}$/;
+
+/** tenant_id: 1 to 128 ASCII letters, digits, `_ . : @ | -`, starting with a letter or digit. */
+const TENANT_ID = /^[A-Za-z0-9][A-Za-z0-9_.:@|-]{0,127}$/;
+
+/** OpenID Connect caps `sub` at 255 characters; control characters and lone surrogates never name anyone. */
+const SUBJECT_MAX = 255;
+const UNPRINTABLE = /[\p{Cc}\p{Cs}]/u;
+
 const ClaimsSchema = z.object({
-  sub: z.uuid({ error: "sub must be a UUID" }),
-  tenant_id: z.string().min(1).max(128).optional(),
-  roles: z.array(z.string().min(1).max(64)).max(32).optional(),
+  iss: z.string(),
+  sub: z
+    .string()
+    .min(1, { error: "sub must not be empty" })
+    .max(SUBJECT_MAX, { error: `sub must be at most ${SUBJECT_MAX} characters` })
+    .refine((s) => !UNPRINTABLE.test(s), { error: "sub must not contain control characters" }),
+  tenant_id: z
+    .string()
+    .regex(TENANT_ID, { error: "tenant_id must be 1-128 ASCII letters, digits or _ . : @ | -, starting with a letter or digit" })
+    .optional(),
+  roles: z.array(z.unknown()).max(32).optional(),
   permissions: z.array(z.string().min(1).max(128)).max(256).optional(),
   scope: z.string().max(4096).optional(),
 });
+
+/** The token's roles that are role names, each once, in the token's order; the rest grant nothing. */
+function parseRoles(claimed: readonly unknown[]): string[] {
+  return [...new Set(claimed.filter((r): r is string => typeof r === "string" && ROLE_NAME.test(r)))];
+}
+
+/** Whether the caller holds one of the roles: exact names, as app.has_role() compares in Postgres. */
+export const hasRole = (principal: Principal, ...names: readonly string[]) => names.some((n) => principal.roles.includes(n));
 
 /**
  * The role scheduled jobs and consumers act under: row-level security lets it reach every row a
@@ -98,7 +136,8 @@ export async function authenticate(authorization: string | undefined, config: Co
     throw new ApiError(401, "unauthenticated", "an Authorization: Bearer token is required", {}, { "WWW-Authenticate": REALM });
   }
   if (authorization.length > MAX_AUTHORIZATION_BYTES) throw invalidToken("Authorization header is too large");
-  const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/.exec(authorization);
+  // RFC 9110 §11.1: the scheme name is case-insensitive.
+  const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(authorization);
   if (!match) throw invalidToken("Authorization must be a Bearer token");
 
   let payload: unknown;
@@ -121,11 +160,12 @@ export async function authenticate(authorization: string | undefined, config: Co
   if (!claims.success) {
     throw invalidToken(claims.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   }
-  const { sub, tenant_id, roles = [], permissions = [], scope } = claims.data;
+  const { iss, sub, tenant_id, roles = [], permissions = [], scope } = claims.data;
   return {
-    userId: sub,
+    userId: await userIdFor(iss, sub),
     tenantId: tenant_id ?? null,
-    roles,
+    roles: parseRoles(roles),
     permissions: [...permissions, ...(scope ? scope.split(" ").filter(Boolean) : [])],
+    token: { issuer: iss, subject: sub },
   };
 }

@@ -24,11 +24,15 @@ export function createDatabase(config: Config, requestId: string): Database {
   return drizzle({ client: neon(config.DB_URL, { fetchOptions: extras }) });
 }
 
-/** The statement that makes the caller's identity visible to row-level security, for this transaction only. */
+/**
+ * The statement that makes the caller's identity visible to row-level security, for this
+ * transaction only. app.roles is a JSON array of the role names ('["learner","admin"]'), the one
+ * form app.has_role() (0008) accepts: it cannot be split or trimmed into other names.
+ */
 export function identityStatement(db: Database, principal: Principal | null) {
   const userId = principal?.userId ?? "";
   const tenantId = principal?.tenantId ?? "";
-  const roles = principal?.roles.join(",") ?? "";
+  const roles = JSON.stringify(principal?.roles ?? []);
   return db.execute(
     sql`select set_config('app.user_id', ${userId}, true), set_config('app.tenant_id', ${tenantId}, true), set_config('app.roles', ${roles}, true)`,
   );

@@ -4,9 +4,11 @@ import { createRouter } from "./router";
 
 const Me = z
   .object({
-    userId: z.uuid(),
+    userId: z.uuid().openapi({ description: "The id every system keys this caller by: the subject when it is a UUID, else its UUIDv5" }),
+    subject: z.string().openapi({ description: "The token's sub, as the identity provider issued it" }),
+    issuer: z.string().openapi({ description: "The token's iss" }),
     tenantId: z.string().nullable(),
-    roles: z.array(z.string()),
+    roles: z.array(z.string()).openapi({ description: "The token's roles that are role names; others are ignored" }),
     permissions: z.array(z.string()),
   })
   .openapi("Principal");
@@ -23,5 +25,8 @@ export const meRoutes = createRouter().openapi(
       ...problemResponses(401, 429),
     },
   }),
-  (c) => c.json(c.var.principal!, 200),
+  (c) => {
+    const { userId, tenantId, roles, permissions, token } = c.var.principal!;
+    return c.json({ userId, subject: token!.subject, issuer: token!.issuer, tenantId, roles, permissions }, 200);
+  },
 );

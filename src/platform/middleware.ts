@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { authenticate, SERVICE_ROLE } from "./auth";
+import { authenticate, hasRole, SERVICE_ROLE } from "./auth";
 import { Cache } from "./cache";
 import { loadConfig } from "./config";
 import type { AppEnv } from "./context";
@@ -63,7 +63,7 @@ export function services(): MiddlewareHandler<AppEnv> {
 export function requireAuth(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const principal = await authenticate(c.req.header("Authorization"), c.var.config);
-    if (principal.roles.includes(SERVICE_ROLE)) {
+    if (hasRole(principal, SERVICE_ROLE)) {
       throw new ApiError(403, "service_role_reserved", "the service role belongs to scheduled jobs, not to API callers");
     }
     c.set("principal", principal);

@@ -9,7 +9,7 @@ import { fieldError } from "../platform/problem";
  */
 export const callerId = (principal: Principal) => principal.userId.toLowerCase();
 
-/** User and teacher ids are JWT subjects: UUIDs, stored lowercase. */
+/** User and teacher ids are user ids (src/platform/user-id.ts): UUIDs, stored lowercase. */
 export const UserId = z.uuid().transform((s) => s.toLowerCase());
 
 /** Client-visible text keys (classroom, session, topic ids). */

@@ -157,7 +157,7 @@ export function migrationSuite(openBackend: () => Promise<Backend>): void {
     });
 
     it('treats roles without a user id as no identity', async () => {
-      expect(await asApi({ roles: 'admin,proctor' }, visibleCounts)).toEqual(Object.fromEntries(EXAM_TABLES.map((t) => [t, 0])));
+      expect(await asApi({ roles: '["admin","proctor"]' }, visibleCounts)).toEqual(Object.fromEntries(EXAM_TABLES.map((t) => [t, 0])));
     });
 
     it("shows another user's identity nothing of this user's", async () => {
@@ -198,14 +198,14 @@ export function migrationSuite(openBackend: () => Promise<Backend>): void {
     });
 
     it('lets an admin read every row but change only their own', async () => {
-      expect(await asApi({ user: CAROL, roles: 'learner, admin' }, visibleCounts)).toEqual(
+      expect(await asApi({ user: CAROL, roles: '["learner","admin"]' }, visibleCounts)).toEqual(
         Object.fromEntries(EXAM_TABLES.map((t) => [t, 2])),
       );
-      expect(await asApi({ user: CAROL, roles: 'admin' }, (db) => affected(db, `update exam.sessions set status = 'CLOSED'`))).toBe(0);
+      expect(await asApi({ user: CAROL, roles: '["admin"]' }, (db) => affected(db, `update exam.sessions set status = 'CLOSED'`))).toBe(0);
     });
 
     it('lets a proctor read the policy audit trail and the sessions they may force-close, nothing else', async () => {
-      const counts = await asApi({ user: CAROL, roles: 'proctor' }, visibleCounts);
+      const counts = await asApi({ user: CAROL, roles: '["proctor"]' }, visibleCounts);
       expect(counts).toEqual({ ...Object.fromEntries(EXAM_TABLES.map((t) => [t, 0])), audit_policy_events: 2, sessions: 2 });
     });
 
@@ -223,12 +223,15 @@ export function migrationSuite(openBackend: () => Promise<Backend>): void {
       expect(await read({})).toEqual({ user_id: null, tenant_id: null, admin: false });
       expect(await read({ 'app.user_id': '', 'app.tenant_id': '', 'app.roles': '' })).toEqual({ user_id: null, tenant_id: null, admin: false });
       expect(await read({ 'app.user_id': 'not-a-uuid' })).toMatchObject({ user_id: null });
-      expect(await read({ 'app.user_id': ALICE.toUpperCase(), 'app.tenant_id': 't1', 'app.roles': 'learner , admin' })).toEqual({
+      expect(await read({ 'app.user_id': ALICE.toUpperCase(), 'app.tenant_id': 't1', 'app.roles': '["learner","admin"]' })).toEqual({
         user_id: ALICE,
         tenant_id: 't1',
         admin: true,
       });
-      expect(await read({ 'app.roles': 'administrator' })).toMatchObject({ admin: false });
+      // Roles match exactly (0008): only the JSON array the API sends holds any, and nothing else errors.
+      for (const roles of ['["administrator"]', 'admin', 'learner , admin', 'learner,admin', '["admin "]', '["Admin"]', '[ "admin" ]', '["adm\\u0069n"]', '{"admin":1}', '["admin"', 'null']) {
+        expect(await read({ 'app.roles': roles }), roles).toMatchObject({ admin: false });
+      }
     });
   });
 }

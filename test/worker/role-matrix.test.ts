@@ -1,0 +1,210 @@
+import { describe, expect, it } from "vitest";
+import { call, token, type CallResult } from "./helpers";
+import { spoofedRoleSets } from "./spoofed-roles";
+
+/**
+ * Every operation of /openapi.json against every role, as the "Roles" sections of docs/exam.md,
+ * docs/hub.md and docs/seedtest.md describe them. Paths carry made-up ids, so "not refused" means
+ * anything but 403 (404 and 422 included) and never a 5xx; "refused" means 403 problem+json.
+ */
+
+/** The role a token holds; `none` is a token without roles (a learner, as any caller is). */
+const ROLES = ["none", "learner", "reviewer", "proctor", "admin", "teacher", "student", "service"] as const;
+type Role = (typeof ROLES)[number];
+
+/** Tokens carrying `service`, the jobs' identity, are refused on every route (src/platform/middleware.ts). */
+const ALWAYS_REFUSED: Role[] = ["service"];
+
+const NO_HUB_ROLE: Role[] = ["none", "learner", "reviewer", "proctor"];
+const HUB_READ = NO_HUB_ROLE;
+const HUB_WRITE: Role[] = [...NO_HUB_ROLE, "student"];
+const HUB_ADMIN: Role[] = [...HUB_WRITE, "teacher"];
+const all = (...allowed: Role[]) => ROLES.filter((r) => !allowed.includes(r) && r !== "service");
+
+/** The org of every token here: a teacher's school (hub) and org (seedtest, a decimal integer). */
+const TENANT = String(100_000 + Math.floor(Math.random() * 2_000_000_000));
+
+interface Case {
+  refused: Role[];
+  query?: string;
+  body?: unknown;
+}
+
+/** Which roles each route refuses; a route of /openapi.json missing here fails the suite. */
+const MATRIX: Record<string, Case> = {
+  "GET /api/v1/me": { refused: [] },
+
+  "GET /api/v1/exam/profile": { refused: [] },
+  "PUT /api/v1/exam/profile": { refused: [], body: { level: "BASIC", examDate: "2027-06-01", targetType: "PASS_FIRST" } },
+  "GET /api/v1/exam/mistakes": { refused: [] },
+  "GET /api/v1/exam/analytics/summary": { refused: all("admin") },
+  "POST /api/v1/exam/plans": { refused: [], body: {} },
+  "GET /api/v1/exam/plans": { refused: [] },
+  "GET /api/v1/exam/plans/{id}": { refused: [] },
+  "GET /api/v1/exam/plans/{id}/tasks": { refused: [] },
+  "PATCH /api/v1/exam/plans/{id}/tasks/{taskId}": { refused: [], body: { status: "DONE" } },
+  "POST /api/v1/exam/plans/{id}/replan": { refused: [] },
+  "POST /api/v1/exam/sessions": {
+    refused: [],
+    body: { labId: crypto.randomUUID(), policyId: crypto.randomUUID(), level: "BASIC", engineType: "GUI", mode: "PRACTICE" },
+  },
+  // Another user's sessions: staff only.
+  "GET /api/v1/exam/sessions": { refused: all("reviewer", "proctor", "admin"), query: `userId=${crypto.randomUUID()}` },
+  "GET /api/v1/exam/sessions/{id}": { refused: [] },
+  "POST /api/v1/exam/sessions/{id}/start": { refused: [] },
+  "POST /api/v1/exam/sessions/{id}/pause": { refused: [] },
+  "POST /api/v1/exam/sessions/{id}/resume": { refused: [] },
+  "POST /api/v1/exam/sessions/{id}/submit": { refused: [] },
+  "POST /api/v1/exam/sessions/{id}/review": { refused: all("reviewer", "admin") },
+  "POST /api/v1/exam/sessions/{id}/close": { refused: [] },
+  "POST /api/v1/exam/sessions/{id}/force-close": { refused: all("proctor", "admin") },
+  "POST /api/v1/exam/sessions/{id}/steps/{stepNo}/submissions": { refused: [], body: { result: "PASS", score: 1, runtimeMs: 1 } },
+  "GET /api/v1/exam/sessions/{id}/submissions": { refused: [] },
+  "POST /api/v1/exam/sessions/{id}/cells": { refused: [], body: { cellId: "c1", runtimeMs: 1 } },
+  "GET /api/v1/exam/runtime-config": { refused: [] },
+  "POST /api/v1/exam/sessions/{id}/policy-events": { refused: [], body: { action: "FOCUS_LOST" } },
+  "GET /api/v1/exam/audit/policy-events": { refused: all("proctor", "admin") },
+
+  // Creating classrooms: admins, and teachers in their own org.
+  "POST /api/v1/seedtest/classrooms": { refused: all("admin", "teacher"), body: { name: "matrix", orgId: Number(TENANT) } },
+  "GET /api/v1/seedtest/classrooms": { refused: [] },
+  "GET /api/v1/seedtest/classrooms/{classroomId}": { refused: [] },
+  "PATCH /api/v1/seedtest/classrooms/{classroomId}": { refused: [], body: { name: "renamed" } },
+  "DELETE /api/v1/seedtest/classrooms/{classroomId}": { refused: [] },
+  "POST /api/v1/seedtest/sessions": { refused: [], body: { classroomId: null } },
+  "GET /api/v1/seedtest/sessions": { refused: [] },
+  "POST /api/v1/seedtest/sessions/{sessionId}/end": { refused: [], body: {} },
+  "GET /api/v1/seedtest/sessions/{sessionId}": { refused: [] },
+  "PUT /api/v1/seedtest/interest-goals/{topicId}": { refused: [], body: { interestLevel: 0.5 } },
+  "GET /api/v1/seedtest/interest-goals": { refused: [] },
+  // Features are computed: admins (and the daily job) write them.
+  "PUT /api/v1/seedtest/features/{userId}/{topicId}/{date}": { refused: all("admin"), body: { features: {} } },
+  "GET /api/v1/seedtest/features": { refused: [] },
+
+  "POST /api/v1/hub/students": { refused: HUB_WRITE, body: { name: "Matrix", schoolId: TENANT, grade: 1 } },
+  "GET /api/v1/hub/students": { refused: HUB_READ },
+  "GET /api/v1/hub/students/{id}": { refused: HUB_READ },
+  "PATCH /api/v1/hub/students/{id}": { refused: HUB_WRITE, body: { grade: 2 } },
+  "DELETE /api/v1/hub/students/{id}": { refused: HUB_WRITE },
+  "POST /api/v1/hub/students/{id}/events": {
+    refused: HUB_WRITE,
+    body: { events: [{ eventId: crypto.randomUUID(), eventType: "study", sourceNode: 1, sourceId: "m", content: {}, occurredAt: new Date().toISOString() }] },
+  },
+  "GET /api/v1/hub/students/{id}/events": { refused: HUB_READ },
+  "GET /api/v1/hub/archive/students/{id}/events": { refused: HUB_ADMIN },
+  "POST /api/v1/hub/students/{id}/interventions": {
+    refused: HUB_WRITE,
+    body: { type: "teacher_requested", weakAreas: [{ concept: "x" }], learningPath: [{ step: 1, activity: "a" }] },
+  },
+  "GET /api/v1/hub/students/{id}/interventions": { refused: HUB_READ },
+  "POST /api/v1/hub/students/{id}/interventions/auto": { refused: HUB_WRITE, body: {} },
+  "GET /api/v1/hub/interventions/{id}": { refused: HUB_READ },
+  "PATCH /api/v1/hub/interventions/{id}/progress": { refused: HUB_WRITE, body: { completed: 1 } },
+  "POST /api/v1/hub/interventions/{id}/status": { refused: HUB_WRITE, body: { status: "paused" } },
+  "POST /api/v1/hub/tasks": {
+    refused: HUB_WRITE,
+    body: { studentId: crypto.randomUUID(), taskType: "daily_report", scheduleType: "cron", cronExpression: "0 9 * * *" },
+  },
+  "GET /api/v1/hub/tasks": { refused: HUB_READ },
+  "GET /api/v1/hub/tasks/{id}": { refused: HUB_READ },
+  "PATCH /api/v1/hub/tasks/{id}": { refused: HUB_WRITE, body: { status: "paused" } },
+  "DELETE /api/v1/hub/tasks/{id}": { refused: HUB_WRITE },
+  "GET /api/v1/hub/tasks/{id}/runs": { refused: HUB_READ },
+  "GET /api/v1/hub/tasks/{id}/runs/{runId}": { refused: HUB_READ },
+};
+
+interface Operation {
+  key: string;
+  method: string;
+  path: string;
+  params: { name: string; in: string; schema?: Record<string, unknown> }[];
+  hasBody: boolean;
+}
+
+/** A value the path parameter's schema accepts, naming nothing that exists. */
+function madeUp(schema: Record<string, unknown> = {}): string {
+  if (schema.format === "uuid") return crypto.randomUUID();
+  if (schema.format === "date") return "2026-11-20";
+  if (schema.type === "integer") return String(schema.minimum ?? 1);
+  return `matrix-${crypto.randomUUID().slice(0, 8)}`;
+}
+
+async function operations(): Promise<Operation[]> {
+  const res = await call("GET", "/openapi.json");
+  expect(res.status).toBe(200);
+  const ops: Operation[] = [];
+  for (const [path, item] of Object.entries<Record<string, any>>(res.body.paths)) {
+    for (const [method, op] of Object.entries<any>(item)) {
+      if (!["get", "put", "post", "patch", "delete"].includes(method)) continue;
+      ops.push({ key: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, params: op.parameters ?? [], hasBody: Boolean(op.requestBody) });
+    }
+  }
+  return ops;
+}
+
+/** One request for the operation, with made-up path ids and the table's query and body. */
+function request(op: Operation, bearer: string): Promise<CallResult> {
+  const c = MATRIX[op.key]!;
+  let path = op.path;
+  for (const p of op.params.filter((p) => p.in === "path")) path = path.replace(`{${p.name}}`, encodeURIComponent(madeUp(p.schema)));
+  return call(op.method, c.query ? `${path}?${c.query}` : path, { token: bearer, body: op.hasBody ? c.body : undefined });
+}
+
+/**
+ * Each token's requests, in the order of the operations: a token's own writes (a profile, a
+ * session) then shape its later reads the same way for every token. Tokens run side by side.
+ */
+function perToken<K>(ops: Operation[], tokens: (readonly [K, string])[]): Promise<{ key: K; op: Operation; res: CallResult }[][]> {
+  return Promise.all(
+    tokens.map(async ([key, bearer]) => {
+      const out: { key: K; op: Operation; res: CallResult }[] = [];
+      for (const op of ops) out.push({ key, op, res: await request(op, bearer) });
+      return out;
+    }),
+  );
+}
+
+/** A token per role with its own sub (the test rate limit counts per user). */
+const roleToken = (role: Role) => token({ roles: role === "none" ? [] : [role], tenant_id: TENANT });
+
+const outcome = (res: CallResult) => `${res.status}${res.body?.code ? ` ${res.body.code}` : ""}`;
+
+describe("role matrix over /openapi.json", () => {
+  it("covers every operation /openapi.json lists, and nothing else", async () => {
+    const listed = (await operations()).map((op) => op.key);
+    console.log(`role matrix: ${listed.length} operations in /openapi.json`);
+    expect(listed.filter((key) => !(key in MATRIX)), "operations the matrix does not cover").toEqual([]);
+    expect(Object.keys(MATRIX).filter((key) => !listed.includes(key)), "matrix rows for no operation").toEqual([]);
+    for (const op of await operations()) {
+      if (op.hasBody) expect(MATRIX[op.key]!.body, `${op.key} needs a minimal valid body`).toBeDefined();
+    }
+  });
+
+  it("refuses exactly the roles the docs refuse, on every operation", async () => {
+    const ops = (await operations()).filter((op) => op.key in MATRIX);
+    const tokens = await Promise.all(ROLES.map(async (role) => [role, await roleToken(role)] as const));
+    const wrong: string[] = [];
+    for (const { key: role, op, res } of (await perToken(ops, tokens)).flat()) {
+      const refused = [...ALWAYS_REFUSED, ...MATRIX[op.key]!.refused].includes(role);
+      const problem = (res.headers.get("Content-Type") ?? "").startsWith("application/problem+json");
+      const ok = refused ? res.status === 403 && problem : res.status !== 403 && res.status !== 401 && res.status < 500;
+      if (!ok) wrong.push(`${op.key} as ${role}: expected ${refused ? "403" : "not refused"}, got ${outcome(res)}`);
+    }
+    expect(wrong).toEqual([]);
+  });
+
+  it("answers tokens with spoofed roles exactly as a token without roles, on every operation", async () => {
+    const ops = (await operations()).filter((op) => op.key in MATRIX);
+    const tokens = await Promise.all([
+      ["without roles", await roleToken("none")] as const,
+      ...spoofedRoleSets().map(async ({ kind, roles }) => [kind, await token({ roles, tenant_id: TENANT })] as const),
+    ]);
+    const [baseline, ...spoofed] = await perToken(ops, tokens);
+    const expected = baseline!.map(({ res }) => outcome(res));
+    const differing = spoofed.flatMap((results) =>
+      results.flatMap(({ key, op, res }, i) => (outcome(res) === expected[i] ? [] : [`${op.key} (${key}): ${outcome(res)}, without roles ${expected[i]}`])),
+    );
+    expect(differing).toEqual([]);
+    expect(spoofed).toHaveLength(spoofedRoleSets().length);
+  });
+});
