@@ -1,29 +1,21 @@
 import type { Bindings } from "../src/platform/context";
-import { examDailyJobs, examEveryMinuteJobs } from "../src/exam/jobs";
-import { hubDailyJobs, hubMinuteJobs } from "../src/hub/jobs";
 import { log } from "../src/platform/log";
 import { pruneOutboxJob, relayOutboxJob } from "../src/platform/relay";
-import { seedtestDailyJobs } from "../src/seedtest/jobs";
+import { DAILY, EVERY_MINUTE, type ScheduledJob, type System } from "../src/platform/system";
 
-/** The crons of wrangler.toml [triggers]: every job runs on one of these. */
-export const EVERY_MINUTE = "* * * * *";
-export const DAILY = "0 3 * * *";
-
-/** A job reports what it did; it must be idempotent and safe when two runs overlap. */
-export type ScheduledJob = (env: Bindings, scheduledTime: number) => Promise<Record<string, unknown>>;
-
-/**
- * Jobs by cron expression. Every minute: the outbox relay (every system's events reach the queue),
- * the exam idle-session sweep, the hub's scheduled-task runner. Daily: outbox pruning, exam audit
- * retention, the hub's partition lifecycle, seedtest's topic features.
- */
-export const jobs: Record<string, ScheduledJob[]> = {
-  [EVERY_MINUTE]: [relayOutboxJob, ...examEveryMinuteJobs, ...hubMinuteJobs],
-  [DAILY]: [pruneOutboxJob, ...examDailyJobs, ...hubDailyJobs, ...seedtestDailyJobs],
+/** The platform's own jobs: every system's events reach the queue, and published ones are forgotten. */
+const PLATFORM_JOBS: Record<string, ScheduledJob[]> = {
+  [EVERY_MINUTE]: [relayOutboxJob],
+  [DAILY]: [pruneOutboxJob],
 };
 
-export async function handleScheduled(controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
-  const due = jobs[controller.cron] ?? [];
+/** The jobs due for a cron: the platform's, then each served system's, in registry order. */
+export function jobsFor(systems: readonly System[], cron: string): ScheduledJob[] {
+  return [...(PLATFORM_JOBS[cron] ?? []), ...systems.flatMap((s) => s.jobs?.[cron as keyof typeof s.jobs] ?? [])];
+}
+
+export async function handleScheduled(systems: readonly System[], controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
+  const due = jobsFor(systems, controller.cron);
   if (!due.length) log("warn", "no job registered for cron", { cron: controller.cron });
   for (const job of due) {
     ctx.waitUntil(

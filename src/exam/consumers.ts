@@ -4,6 +4,7 @@ import type { Principal } from "../platform/auth";
 import { loadConfig } from "../platform/config";
 import type { Bindings } from "../platform/context";
 import { createDatabase, runAs } from "../platform/db";
+import type { EventConsumer } from "../platform/system";
 
 /**
  * The exam consumers of spec 000 §26.3 (docs/exam-events.md). Each message costs each consumer
@@ -44,9 +45,6 @@ const Metrics = z.looseObject({
   runtimeMs: z.number().int().min(0).optional().catch(undefined),
   errorCodes: z.array(z.unknown()).optional().catch(undefined),
 });
-
-/** What functions/queue.ts calls per message (its EventConsumer). */
-type Handler = (body: { eventId: string; eventType: string }, env: Bindings) => Promise<void>;
 
 interface Consumer {
   name: string;
@@ -194,11 +192,8 @@ export function analyticsDataset(env: Bindings): AnalyticsEngineDataset | undefi
 
 export const EXAM_CONSUMERS: readonly Consumer[] = [readyIndex, mistakeAggregator, analyticsSink];
 
-function handlerFor(consumer: Consumer): Handler {
+function handlerFor(consumer: Consumer): EventConsumer {
   return async (body, env) => {
-    // Several systems share the queue and may reuse an event type name: only exam events count here.
-    const { system } = body as { system?: unknown };
-    if (system !== undefined && system !== "exam") return;
     // A malformed envelope throws: retried, then parked in the dead-letter queue for inspection.
     const event = Envelope.parse(body);
     const requestId = consumerRequestId(consumer.name, event.eventId);
@@ -209,8 +204,8 @@ function handlerFor(consumer: Consumer): Handler {
   };
 }
 
-/** Handlers by event type, for functions/queue.ts to merge into its `consumers`. */
-export const examConsumers: Record<string, Handler[]> = {};
+/** Handlers by event type: the exam system's `consumers` (only exam events reach them). */
+export const examConsumers: Record<string, EventConsumer[]> = {};
 for (const consumer of EXAM_CONSUMERS) {
   for (const type of consumer.eventTypes) (examConsumers[type] ??= []).push(handlerFor(consumer));
 }

@@ -2,7 +2,6 @@ import { sql } from "drizzle-orm";
 import type { Bindings } from "../platform/context";
 import { loadConfig } from "../platform/config";
 import { createDatabase } from "../platform/db";
-import type { ScheduledJob } from "../../functions/scheduled";
 
 /**
  * Jobs act for no user, so each calls one SECURITY DEFINER function of migration 0004 (one
@@ -27,7 +26,3 @@ export async function purgePolicyEvents(env: Bindings): Promise<Record<string, u
   const { rows } = await db.execute<{ purged: number }>(sql`select exam.purge_policy_events(${config.AUDIT_LOG_RETENTION_DAYS}::int) as purged`);
   return { purged: rows[0]?.purged ?? 0, retentionDays: config.AUDIT_LOG_RETENTION_DAYS };
 }
-
-/** Registered in functions/scheduled.ts under EVERY_MINUTE and DAILY. */
-export const examEveryMinuteJobs: ScheduledJob[] = [abandonIdleSessions];
-export const examDailyJobs: ScheduledJob[] = [purgePolicyEvents];

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
-import { cacheKeys } from "../platform/cache";
 import { runAs } from "../platform/db";
 import { notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { problemResponses } from "../platform/openapi";
+import { examCacheKeys } from "./cache-keys";
 import { examProfiles, LEVELS, TARGET_TYPES } from "./schema";
 
 const IsoDate = z.iso.date().refine((d) => d >= "2000-01-01" && d <= "2100-12-31", "must be between 2000-01-01 and 2100-12-31");
@@ -66,7 +66,7 @@ export const profileRoutes = createRouter()
   .openapi(getProfile, async (c) => {
     const { db, cache } = c.var;
     const principal = c.var.principal!;
-    const profile = await cache.getOrLoad<Profile | null>(cacheKeys.examProfile(principal.userId), async () => {
+    const profile = await cache.getOrLoad<Profile | null>(examCacheKeys.profile(principal.userId), async () => {
       const [rows] = await runAs(db, principal, [
         db.select(columns).from(examProfiles).where(eq(examProfiles.userId, principal.userId)),
       ] as const);
@@ -91,6 +91,6 @@ export const profileRoutes = createRouter()
         .returning({ ...columns, inserted: sql<boolean>`(xmax = 0)` }),
     ] as const);
     const { inserted, ...profile } = rows[0]!;
-    await cache.invalidate(cacheKeys.examProfile(principal.userId));
+    await cache.invalidate(examCacheKeys.profile(principal.userId));
     return c.json(profile, inserted ? 201 : 200);
   });

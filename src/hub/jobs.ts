@@ -154,7 +154,3 @@ async function runOne(db: Database, row: ClaimRow, now: Date) {
       where id = ${row.id}::uuid and celery_task_id = ${row.run_id}`),
   ] as const);
 }
-
-/** Registered in functions/scheduled.ts. */
-export const hubDailyJobs = [createPartitionsAhead, archiveOldPartitions, anonymizeOldStudents, purgeCompletedTasks];
-export const hubMinuteJobs = [runDueTasks];

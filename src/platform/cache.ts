@@ -2,14 +2,7 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "./config";
 import { orFallback } from "./redis";
 
-/** Key scheme of spec 002 §8, plus one key per cached API resource. */
-export const cacheKeys = {
-  session: (sessionId: string) => `session:${sessionId}`,
-  execCache: (tool: string, inputHash: string) => `exec_cache:${tool}:${inputHash}`,
-  examProfile: (userId: string) => `exam:profile:${userId}`,
-};
-
-/** sha256 of the input's canonical JSON (sorted keys), the `input_hash` of exec_cache keys. */
+/** sha256 of the input's canonical JSON (sorted keys): a cache key part that key order cannot change. */
 export async function inputHash(input: unknown): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(input)));
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");

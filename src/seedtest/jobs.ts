@@ -86,6 +86,3 @@ export async function fillTopicFeatures(env: Bindings, scheduledTime: number): P
   ] as const);
   return { from, until, ...result.rows[0] };
 }
-
-/** The DAILY jobs of seedtest (functions/scheduled.ts registers them). */
-export const seedtestDailyJobs = [fillTopicFeatures];

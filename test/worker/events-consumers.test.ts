@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
-import { afterEach, describe, expect, it } from "vitest";
-import { consumers } from "../../functions/queue";
+import { describe, expect, it } from "vitest";
+import { createWorker } from "../../functions/create-worker";
+import { exam } from "../../src/exam";
 import { consumerRequestId } from "../../src/exam/consumers";
 import { runAs } from "../../src/platform/db";
 import { roundTrips, testEnv } from "./helpers";
@@ -50,11 +51,6 @@ async function readyIndex(userId: string, planId: string): Promise<number> {
   return result.rows[0]!.r;
 }
 
-const added: { type: string; handler: unknown }[] = [];
-afterEach(() => {
-  for (const { type, handler } of added.splice(0)) consumers[type] = consumers[type]!.filter((h) => h !== handler);
-});
-
 describe("exam event consumers (the Worker's queue handler)", () => {
   it("applies an event once when the same event arrives twice in one batch, one round trip per consumer and delivery", async () => {
     const user = crypto.randomUUID();
@@ -79,10 +75,10 @@ describe("exam event consumers (the Worker's queue handler)", () => {
     const flaky = async (body: { eventId: string }) => {
       if (body.eventId === failing.eventId && failures++ === 0) throw new Error("transient");
     };
-    consumers.STEP_SUBMITTED!.push(flaky);
-    added.push({ type: "STEP_SUBMITTED", handler: flaky });
+    const consumers = { ...exam.consumers, STEP_SUBMITTED: [...exam.consumers.STEP_SUBMITTED!, flaky] };
+    const worker = createWorker([{ ...exam, consumers }]);
 
-    const firstRun = await deliver([{ body: first }, { body: failing }, { body: last }]);
+    const firstRun = await deliver([{ body: first }, { body: failing }, { body: last }], testEnv, worker);
     expect(firstRun.explicitAcks.sort()).toEqual([firstRun.ids[0], firstRun.ids[2]].sort());
     expect(firstRun.retryMessages.map((r) => r.msgId)).toEqual([firstRun.ids[1]]);
 

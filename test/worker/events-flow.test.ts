@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, env, waitOnExecution
 import { eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { EVERY_MINUTE } from "../../functions/scheduled";
+import { EVERY_MINUTE } from "../../src/platform/system";
 import worker from "../../functions/worker";
 import { consumerRequestId } from "../../src/exam/consumers";
 import { consumedEvents, outboxEvents, outboxInsert } from "../../src/platform/outbox";

@@ -26,13 +26,13 @@ export function envelope(eventType: string, actorId: string, payload: Record<str
 }
 
 /** Runs the Worker's queue export on one batch, as the queue would; returns what it acked and retried. */
-export async function deliver(bodies: { body: unknown; id?: string; attempts?: number }[], env: Record<string, unknown> = testEnv) {
+export async function deliver(bodies: { body: unknown; id?: string; attempts?: number }[], env: Record<string, unknown> = testEnv, via: Pick<typeof worker, "queue"> = worker) {
   const batch = createMessageBatch(
     "edge-api-events",
     bodies.map((m) => ({ id: m.id ?? crypto.randomUUID(), timestamp: new Date(), attempts: m.attempts ?? 1, body: m.body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch, env as never);
+  await via.queue(batch, env as never);
   const result = await getQueueResult(batch, ctx);
   return { ids: batch.messages.map((m) => m.id), ...result };
 }

@@ -2,7 +2,7 @@ import { createExecutionContext, createScheduledController, waitOnExecutionConte
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../functions/worker";
-import { DAILY, EVERY_MINUTE } from "../../functions/scheduled";
+import { DAILY, EVERY_MINUTE } from "../../src/platform/system";
 import { abandonIdleSessions, purgePolicyEvents } from "../../src/exam/jobs";
 import { auditPolicyEvents, sessions } from "../../src/exam/schema";
 import { runAs } from "../../src/platform/db";

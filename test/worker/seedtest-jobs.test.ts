@@ -1,7 +1,7 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { DAILY } from "../../functions/scheduled";
+import { DAILY } from "../../src/platform/system";
 import worker from "../../functions/worker";
 import { loadConfig } from "../../src/platform/config";
 import { createDatabase, runAs } from "../../src/platform/db";

@@ -1,30 +1,16 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { Scalar } from "@scalar/hono-api-reference";
 import { sql } from "drizzle-orm";
-import { agentRouter } from "./agent";
-import { examRouter } from "./exam";
-import { factoryRouter } from "./factory";
-import { hubRouter } from "./hub";
-import type { AppEnv } from "./platform/context";
-import { handleError } from "./platform/errors";
-import { limitBody, requestId, requireAuth, requireJson, services } from "./platform/middleware";
-import { ApiError } from "./platform/problem";
-import { meRoutes } from "./platform/me.routes";
-import { rateLimit } from "./platform/rate-limit";
-import { seedtestRouter } from "./seedtest";
-
-export const SYSTEMS = {
-  exam: examRouter,
-  seedtest: seedtestRouter,
-  agent: agentRouter,
-  factory: factoryRouter,
-  hub: hubRouter,
-} as const;
-
-export type SystemName = keyof typeof SYSTEMS;
+import type { AppEnv } from "./context";
+import { handleError } from "./errors";
+import { limitBody, requestId, requireAuth, requireJson, services } from "./middleware";
+import { ApiError } from "./problem";
+import { meRoutes } from "./me.routes";
+import { rateLimit } from "./rate-limit";
+import type { System } from "./system";
 
 /** The HTTP app: platform middleware, liveness/readiness, API description, and the systems' routers. */
-export function createApp(systems: readonly SystemName[] = Object.keys(SYSTEMS) as SystemName[]) {
+export function createApp(systems: readonly System[]) {
   const app = new OpenAPIHono<AppEnv>();
   app.use("*", requestId());
   app.onError(handleError);
@@ -42,12 +28,12 @@ export function createApp(systems: readonly SystemName[] = Object.keys(SYSTEMS) 
 
   app.use("/api/*", limitBody(), requireJson(), services(), requireAuth(), rateLimit());
   app.route("/api/v1", meRoutes);
-  for (const name of systems) app.route(`/api/v1/${name}`, SYSTEMS[name]);
+  for (const system of systems) app.route(`/api/v1/${system.name}`, system.router);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
-    info: { title: "Edge API platform", version: "1.0.0", description: "Exam-prep labs, learning analytics, agents, AI factory and student hub APIs." },
+    info: { title: "Edge API platform", version: "1.0.0", description: systems.map((s) => `${s.title}: /api/v1/${s.name}`).join("; ") },
     security: [{ bearerAuth: [] }],
   });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edge API reference" }));

@@ -1,0 +1,24 @@
+import type { Bindings } from "../src/platform/context";
+import { createApp } from "../src/platform/app";
+import { enabledSystems, type System } from "../src/platform/system";
+import { handleQueue } from "./queue";
+import { handleScheduled } from "./scheduled";
+
+/**
+ * A Worker serving `systems` (all of them, or one for a per-system deployment): HTTP, queue and
+ * cron entry points, each restricted to what ENABLED_SYSTEMS names at run time.
+ */
+export function createWorker(systems: readonly System[]) {
+  const apps = new Map<string, ReturnType<typeof createApp>>();
+  return {
+    fetch(request, env, ctx) {
+      const served = enabledSystems(systems, env);
+      const key = served.map((s) => s.name).join(",");
+      let app = apps.get(key);
+      if (!app) apps.set(key, (app = createApp(served)));
+      return app.fetch(request, env, ctx);
+    },
+    queue: (batch, env) => handleQueue(enabledSystems(systems, env), batch, env),
+    scheduled: (controller, env, ctx) => handleScheduled(enabledSystems(systems, env), controller, env, ctx),
+  } satisfies ExportedHandler<Bindings>;
+}

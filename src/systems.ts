@@ -1,0 +1,8 @@
+import { agent } from "./agent";
+import { exam } from "./exam";
+import { factory } from "./factory";
+import { hub } from "./hub";
+import { seedtest } from "./seedtest";
+
+/** Every system this code base serves: the one list the entry points and tests read. */
+export const SYSTEMS = [exam, seedtest, agent, factory, hub] as const;
