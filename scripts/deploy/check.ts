@@ -14,17 +14,22 @@ export interface DeployInputs {
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '0.0.0.0']);
 
+/** What the Worker reads from its environment: the config schema, and the systems to mount. */
+const CONFIG_VARIABLES = new Set([...Object.keys(ConfigSchema.shape), 'ENABLED_SYSTEMS']);
+
+/** Names a secrets file must not hold: a typo would be a secret nobody reads. */
+export function secretNameProblems(secrets: Record<string, string>, config: DeployConfig): string[] {
+  return Object.keys(secrets).flatMap((name) => [
+    ...(CONFIG_VARIABLES.has(name) ? [] : [`${name}: not a configuration variable (secrets file)`]),
+    ...(name in config.vars ? [`${name}: both a secret and a wrangler.toml var; Cloudflare refuses the deploy`] : []),
+  ]);
+}
+
 export function checkDeployment({ config, secrets, overrides }: DeployInputs): string[] {
   const env: Record<string, string> = { ...config.vars, ...secrets, ...overrides };
-  const problems: string[] = [];
-  const known = new Set([...Object.keys(ConfigSchema.shape), 'ENABLED_SYSTEMS']);
-
-  for (const name of Object.keys(secrets)) {
-    if (!known.has(name)) problems.push(`${name}: not a configuration variable (secrets file)`);
-    if (name in config.vars) problems.push(`${name}: both a secret and a wrangler.toml var; Cloudflare refuses the deploy`);
-  }
+  const problems = secretNameProblems(secrets, config);
   for (const name of Object.keys(overrides)) {
-    if (!known.has(name)) problems.push(`${name}: not a configuration variable (--var)`);
+    if (!CONFIG_VARIABLES.has(name)) problems.push(`${name}: not a configuration variable (--var)`);
     if (name in secrets) problems.push(`${name}: both a secret and a --var; Cloudflare refuses the deploy`);
   }
 

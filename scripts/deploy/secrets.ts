@@ -4,7 +4,7 @@
 // file). Refuses names that are not configuration variables (a typo would be a secret nobody
 // reads) and names set in wrangler.toml [vars] (Cloudflare refuses a secret and a var of one name).
 import { parseArgs } from 'node:util';
-import { ConfigSchema } from '../../src/platform/config';
+import { secretNameProblems } from './check';
 import { DEFAULT_SECRETS_FILE, readEnvFile } from './env-file';
 import { readDeployConfig, wrangler } from './wrangler';
 
@@ -20,10 +20,7 @@ const secrets = await readEnvFile(file);
 const config = readDeployConfig();
 const names = Object.keys(secrets);
 
-const problems = [
-  ...names.filter((n) => !(n in ConfigSchema.shape)).map((n) => `${n}: not a configuration variable (src/platform/config.ts)`),
-  ...names.filter((n) => n in config.vars).map((n) => `${n}: set in wrangler.toml [vars]; change it there or pass --var to deploy`),
-];
+const problems = secretNameProblems(secrets, config);
 if (names.length === 0) problems.push(`${file}: no secrets found`);
 if (problems.length > 0) {
   console.error(`deploy:secrets: ${file}\n${problems.map((p) => `  ${p}`).join('\n')}`);

@@ -12,10 +12,11 @@ export async function exampleSecrets(): Promise<Record<string, string>> {
 }
 
 /** Runs one of scripts/deploy/*.ts as npm would; never throws, returns exit code and output. */
-export async function runScript(script: string, args: string[]): Promise<{ code: number; output: string }> {
+export async function runScript(script: string, args: string[], env: Record<string, string> = {}): Promise<{ code: number; output: string }> {
   try {
     const { stdout, stderr } = await promisify(execFile)(join(ROOT, 'node_modules/.bin/tsx'), [`scripts/deploy/${script}`, ...args], {
       cwd: ROOT,
+      env: { ...process.env, ...env },
     });
     return { code: 0, output: stdout + stderr };
   } catch (error) {

@@ -1,6 +1,7 @@
 // The deploy scripts as an operator runs them, offline: deploy:check passes the committed
 // wrangler.toml and fails on a misspelt key that `wrangler deploy --dry-run` alone lets through;
-// deploy:secrets and deploy:queues act on exactly the names the files hold.
+// deploy:secrets and deploy:queues act on exactly the names the files hold; deploy:db refuses a
+// pooled URL (its run against a database is in test/migrations/neon-owner.test.ts).
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -51,8 +52,24 @@ describe('npm run deploy:secrets', () => {
     );
     expect(run.code).toBe(2);
     expect(run.output).toContain('REDIS_TOKEN: not a configuration variable');
-    expect(run.output).toContain('API_JWT_AUDIENCE: set in wrangler.toml [vars]');
+    expect(run.output).toContain('API_JWT_AUDIENCE: both a secret and a wrangler.toml var');
     expect(run.output).not.toContain('abc');
+  });
+});
+
+describe('npm run deploy:db', () => {
+  it("refuses Neon's pooled endpoint before connecting, without echoing the URL", async () => {
+    const pooled = 'postgresql://neondb_owner:0wner-pw@ep-example-123456-pooler.us-east-2.aws.neon.tech/neondb?sslmode=require';
+    const run = await runScript('database.ts', [], { NEON_OWNER_URL: pooled });
+    expect(run.code).toBe(2);
+    expect(run.output).toContain('NEON_OWNER_URL is the pooled (-pooler) endpoint: use the direct one');
+    expect(run.output).not.toContain('0wner-pw');
+  });
+
+  it('asks for the owner URL when none is set', async () => {
+    const run = await runScript('database.ts', [], { NEON_OWNER_URL: '' });
+    expect(run.code).toBe(2);
+    expect(run.output).toContain("set NEON_OWNER_URL to the owner role's direct connection string");
   });
 });
 

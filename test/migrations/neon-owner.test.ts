@@ -116,6 +116,17 @@ describe('migrations as a non-superuser owner (Neon)', () => {
     expect(matchesVerifier(before, await storedPassword())).toBe(false);
   });
 
+  it('deploy:db refuses an owner without BYPASSRLS, whose jobs would find no rows', async () => {
+    await server.query(`alter role ${ownerRole} nobypassrls`);
+    try {
+      const run = await deployDb();
+      expect(run.code).toBe(2);
+      expect(run.output).toContain(`role ${ownerRole} lacks BYPASSRLS`);
+    } finally {
+      await server.query(`alter role ${ownerRole} bypassrls`);
+    }
+  });
+
   it('rolls every migration back and applies them again as that role', async () => {
     const db = pgClientExec(owner);
     const all = (await readMigrations()).map((m) => m.name);
