@@ -7,7 +7,7 @@ const csv = z
 const positiveInt = z.coerce.number().int().positive();
 
 /** The environment contract of spec 000 §27 plus what Upstash, JWKS and the limiter need. */
-const ConfigSchema = z
+export const ConfigSchema = z
   .object({
     API_JWT_ISSUER: z.string().min(1),
     API_JWT_AUDIENCE: z.string().min(1),

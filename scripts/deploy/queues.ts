@@ -1,0 +1,28 @@
+// npm run deploy:queues [-- --dry-run]
+// Creates the queues wrangler.toml names (producers, consumers and their dead-letter queues) that
+// do not exist yet in the Cloudflare account wrangler is logged in to. Safe to re-run.
+import { parseArgs } from 'node:util';
+import { queueNames, readDeployConfig, wrangler } from './wrangler';
+
+const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
+const names = queueNames(readDeployConfig());
+
+for (const name of names) {
+  if (values['dry-run']) {
+    console.log(`would ensure queue ${name}`);
+    continue;
+  }
+  const info = await wrangler(['queues', 'info', name]);
+  if (info.code === 0) {
+    console.log(`queue ${name}: exists`);
+    continue;
+  }
+  // Anything but "does not exist" (not logged in, no network, no Queues on the plan) is shown as is.
+  if (!info.output.includes('does not exist')) {
+    process.stderr.write(info.output);
+    process.exit(1);
+  }
+  const created = await wrangler(['queues', 'create', name], { echo: true });
+  if (created.code !== 0) process.exit(1);
+  console.log(`queue ${name}: created`);
+}

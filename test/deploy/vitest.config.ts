@@ -1,0 +1,13 @@
+import { defineConfig } from 'vitest/config';
+
+// Plain Node tests for scripts/deploy/ and docs/deploy.md: everything about a deploy that can be
+// checked offline. Run with: npx vitest run --config test/deploy/vitest.config.ts
+export default defineConfig({
+  test: {
+    name: 'deploy',
+    root: new URL('../..', import.meta.url).pathname,
+    include: ['test/deploy/**/*.test.ts'],
+    environment: 'node',
+    testTimeout: 60_000, // a wrangler dry run bundles the Worker
+  },
+});
