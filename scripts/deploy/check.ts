@@ -2,7 +2,7 @@
 // will see it (wrangler.toml [vars], then the secrets file, then --var overrides), checked by the
 // Worker's own schema plus the rules that only matter in production. Problems name the variable
 // and the rule, never the value.
-import { SYSTEMS } from '../../src/app';
+import { SYSTEMS } from '../../src/systems';
 import { ConfigSchema } from '../../src/platform/config';
 import type { DeployConfig } from './wrangler';
 
@@ -15,6 +15,7 @@ export interface DeployInputs {
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '0.0.0.0']);
 
 /** What the Worker reads from its environment: the config schema, and the systems to mount. */
+const names = SYSTEMS.map((s) => s.name);
 const CONFIG_VARIABLES = new Set([...Object.keys(ConfigSchema.shape), 'ENABLED_SYSTEMS']);
 
 /** Names a secrets file must not hold: a typo would be a secret nobody reads. */
@@ -62,7 +63,7 @@ function productionRules(env: Record<string, string>): string[] {
   // The Worker falls back to serving every system when no name matches, so a typo would not fail.
   const systems = (env.ENABLED_SYSTEMS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const name of systems) {
-    if (!(name in SYSTEMS)) problems.push(`ENABLED_SYSTEMS: unknown system "${name}" (one of ${Object.keys(SYSTEMS).join(', ')})`);
+    if (!names.includes(name)) problems.push(`ENABLED_SYSTEMS: unknown system "${name}" (one of ${names.join(', ')})`);
   }
   return problems;
 }
