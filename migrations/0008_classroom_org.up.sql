@@ -1,6 +1,6 @@
 -- 0008_classroom_org: a teacher may not move a classroom to another org (docs/seedtest.md), so
 -- the teachers' write policy now also checks that an update keeps the stored org_id. Admins
--- still move classrooms (their own policy). The API refuses the same change first (403 org_move_forbidden).
+-- still move classrooms (their own policy). The API refuses the same change first (403 naming json.orgId).
 
 set local lock_timeout = '5s';
 set local statement_timeout = '60s';

@@ -197,7 +197,7 @@ export const classroomRoutes = createRouter()
     if (updated[0]) return c.json(updated[0], 200);
     if (!state[0]) throw notFound(`classroom ${classroomId}`);
     if (!state[0].mayChange) throw new ApiError(403, "forbidden", `classroom ${classroomId} is not yours to change`);
-    throw new ApiError(403, "org_move_forbidden", `only an admin may move classroom ${classroomId} to another org`, { errors: [{ path: "json.orgId", message: "must stay the classroom's org" }] });
+    throw new ApiError(403, "forbidden", `only an admin may move classroom ${classroomId} to another org`, { errors: [{ path: "json.orgId", message: "must stay the classroom's org" }] });
   })
   .openapi(deleteClassroom, async (c) => {
     const { db } = c.var;

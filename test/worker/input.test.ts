@@ -142,7 +142,8 @@ describe("a teacher may not move a classroom to another org", () => {
     const id = room.body.classroomId as string;
 
     const moved = await call("PATCH", `${SEEDTEST}/classrooms/${id}`, { token: teacher, body: { orgId: orgId + 1 } });
-    expectProblem(moved, 403, "org_move_forbidden");
+    expectProblem(moved, 403, "forbidden");
+    expect(moved.body.errors).toEqual([{ path: "json.orgId", message: "must stay the classroom's org" }]);
     const renamed = await call("PATCH", `${SEEDTEST}/classrooms/${id}`, { token: teacher, body: { name: "still mine", orgId } });
     expect(renamed.status).toBe(200);
     expect(renamed.body.orgId).toBe(orgId);
