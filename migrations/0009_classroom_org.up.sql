@@ -1,4 +1,4 @@
--- 0008_classroom_org: a teacher may not move a classroom to another org (docs/seedtest.md), so
+-- 0009_classroom_org: a teacher may not move a classroom to another org (docs/seedtest.md), so
 -- the teachers' write policy now also checks that an update keeps the stored org_id. Admins
 -- still move classrooms (their own policy). The API refuses the same change first (403 naming json.orgId).
 

@@ -1,4 +1,4 @@
--- Undo 0008_classroom_org: the teachers' write policy checks what it checked in 0007 again,
+-- Undo 0009_classroom_org: the teachers' write policy checks what it checked in 0007 again,
 -- then the helper goes. Safe to re-run.
 
 set local lock_timeout = '5s';
