@@ -10,7 +10,7 @@ import { clientIp, decideVerdict, POLICY_ACTIONS } from "./policy-verdict";
 import { OPEN_STATES } from "./session-machine";
 import { refused, SessionId } from "./sessions.routes";
 import { auditPolicyEvents, SESSION_STATUSES, sessions, VERDICTS } from "./schema";
-import { decodeCursor, exactTime, paginate } from "../platform/paging";
+import { decodeCursor, exactTime, ExactTimeKey, paginate } from "../platform/paging";
 
 const MAX_USER_AGENT = 512;
 
@@ -69,7 +69,7 @@ const report = createRoute({
 });
 
 /** Keyset position: the last row's (user_id, created_at with microseconds, id). */
-const Cursor = z.object({ u: z.uuid(), t: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/), i: z.uuid() });
+const Cursor = z.object({ u: z.uuid(), t: ExactTimeKey, i: z.uuid() }).strict();
 
 const audit = createRoute({
   method: "get",

@@ -9,7 +9,7 @@ import { outboxFrom, type EventFrom } from "./outbox-from";
 import { ENGINE_FOR_LEVEL, STAFF_ROLES, TRANSITIONS, type TransitionName } from "./session-machine";
 import { ENGINE_TYPES, LEVELS, SESSION_MODES, SESSION_STATUSES, sessions } from "./schema";
 import { relayAfterResponse } from "../platform/relay";
-import { CursorParam, decodeCursor, exactTime, Limit, paginate } from "../platform/paging";
+import { CursorParam, decodeCursor, exactTime, ExactTimeKey, Limit, paginate } from "../platform/paging";
 
 export const SessionId = z.object({ id: z.uuid().openapi({ param: { name: "id", in: "path" } }) });
 
@@ -70,7 +70,7 @@ const createSession = createRoute({
 });
 
 /** Keyset position of GET /sessions: the last row's created_at (microseconds) and id. */
-const PageKey = z.object({ t: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/), i: z.uuid() });
+const PageKey = z.object({ t: ExactTimeKey, i: z.uuid() }).strict();
 
 const listSessions = createRoute({
   method: "get",

@@ -5,9 +5,10 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { requireAdmin, requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, Limit, paginate } from "../platform/paging";
+import { CursorParam as Cursor, decodeCursor, Limit, paginate, PgTimestampKey } from "../platform/paging";
 import { fromPgTimestamp, JsonObjectParam, Timestamp, toPgTimestamp } from "./paging";
 import { EVENT_TYPES, learningHistory, students } from "./schema";
+import { JsonObject } from "../platform/input";
 
 export const MAX_BATCH = 1000;
 /** Events are things that happened: a day of clock skew is tolerated, the future is not. */
@@ -19,7 +20,7 @@ const EventInput = z
     eventType: z.enum(EVENT_TYPES),
     sourceNode: z.number().int().min(1).max(6).openapi({ description: "the node that produced the event (1–6)" }),
     sourceId: z.string().max(255).nullish(),
-    content: z.record(z.string(), z.unknown()).openapi({ example: { concept: "quadratics", result: "correct", time_spent: 180 } }),
+    content: JsonObject.openapi({ example: { concept: "quadratics", result: "correct", time_spent: 180 } }),
     occurredAt: Timestamp.refine((s) => s >= "2000-01-01" && Date.parse(s) <= Date.now() + FUTURE_SKEW_MS, "must be after 2000-01-01 and not in the future"),
   })
   .strict()
@@ -126,7 +127,7 @@ const eventColumns = {
   createdAt: learningHistory.createdAt,
 };
 
-const HistoryKey = z.tuple([z.string().max(40), z.string().regex(/^\d{1,19}$/)]);
+const HistoryKey = z.tuple([PgTimestampKey, z.string().regex(/^\d{1,19}$/)]);
 
 /** First day (UTC) of each month the batch touches: the partitions it needs. */
 const monthsOf = (events: { occurredAt: string }[]) =>

@@ -5,9 +5,10 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, Limit, paginate } from "../platform/paging";
+import { CursorParam as Cursor, decodeCursor, Limit, paginate, PgTimestampKey } from "../platform/paging";
 import { fromPgTimestamp } from "./paging";
 import { INTERVENTION_STATUSES, INTERVENTION_TYPES, interventions, students } from "./schema";
+import { freeJson } from "../platform/input";
 
 type Status = (typeof INTERVENTION_STATUSES)[number];
 
@@ -31,8 +32,8 @@ const Progress = z
 const InterventionInput = z
   .object({
     type: z.enum(INTERVENTION_TYPES),
-    weakAreas: z.array(WeakArea).min(1).max(50),
-    learningPath: z.array(PathStep).min(1).max(200),
+    weakAreas: freeJson(z.array(WeakArea).min(1).max(50)),
+    learningPath: freeJson(z.array(PathStep).min(1).max(200)),
     progress: Progress.optional().openapi({ description: "defaults to {completed: 0, total: learningPath.length}" }),
   })
   .strict()
@@ -149,7 +150,7 @@ const transition = createRoute({
   responses: { 200: json(Intervention, "Changed"), ...problemResponses(401, 403, 404, 409, 413, 415, 422, 429) },
 });
 
-const NewestKey = z.tuple([z.string().max(40), z.uuid()]);
+const NewestKey = z.tuple([PgTimestampKey, z.uuid()]);
 
 /** Weak areas and learning path of the auto rule (see the route description), as one SQL expression set. */
 function autoIntervention(id: string, studentId: string, p: z.infer<typeof AutoInput>) {

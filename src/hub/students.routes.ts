@@ -5,11 +5,12 @@ import { problemResponses } from "../platform/openapi";
 import { notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { requireSchool, requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, Limit, paginate } from "../platform/paging";
+import { CursorParam as Cursor, decodeCursor, Limit, paginate, PgTimestampKey } from "../platform/paging";
 import { JsonObjectParam } from "./paging";
 import { students } from "./schema";
+import { JsonObject, patchBody } from "../platform/input";
 
-const Metadata = z.record(z.string(), z.unknown()).openapi({ example: { learning_style: "visual", interests: ["math"] } });
+const Metadata = JsonObject.openapi({ example: { learning_style: "visual", interests: ["math"] } });
 
 const StudentInput = z
   .object({
@@ -26,7 +27,7 @@ const StudentInput = z
   .strict()
   .openapi("StudentInput");
 
-const StudentPatch = StudentInput.partial().strict().openapi("StudentPatch");
+const StudentPatch = patchBody(StudentInput.partial().strict()).openapi("StudentPatch");
 
 export const Student = z
   .object({
@@ -137,7 +138,7 @@ const listStudents = createRoute({
   },
 });
 
-const NewestKey = z.tuple([z.string().max(40), z.uuid()]);
+const NewestKey = z.tuple([PgTimestampKey, z.uuid()]);
 const RankKey = z.tuple([z.number(), z.uuid()]);
 
 /** ILIKE pattern for "contains q", with q's own wildcards taken literally. */

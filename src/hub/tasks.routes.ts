@@ -5,10 +5,11 @@ import { problemResponses } from "../platform/openapi";
 import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { isAdmin, requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, Limit, paginate } from "../platform/paging";
+import { CursorParam as Cursor, decodeCursor, Limit, paginate, PgTimestampKey } from "../platform/paging";
 import { Timestamp } from "./paging";
 import { cronProblem, nextRunAt, type Schedule } from "./schedule";
 import { SCHEDULE_TYPES, scheduledTasks, students, TASK_STATUSES, TASK_TYPES, taskRuns } from "./schema";
+import { JsonObject, patchBody } from "../platform/input";
 
 /** Every tick is a minute: a shorter interval could not be kept. */
 const MIN_INTERVAL_SECONDS = 60;
@@ -34,7 +35,7 @@ function checkSchedule(s: z.infer<typeof ScheduleFields>, ctx: z.RefinementCtx, 
   }
 }
 
-const Config = z.record(z.string(), z.unknown()).openapi({ example: { window_hours: 24, include_sections: ["progress", "recommendations"] } });
+const Config = JsonObject.openapi({ example: { window_hours: 24, include_sections: ["progress", "recommendations"] } });
 
 const TaskInput = ScheduleFields.extend({
   studentId: z.uuid().nullish().openapi({ description: "daily_report: the student; weekly_analytics: none (global, admins only)" }),
@@ -49,14 +50,15 @@ const TaskInput = ScheduleFields.extend({
   })
   .openapi("ScheduledTaskInput");
 
-const TaskPatch = z
-  .object({
-    status: z.enum(["active", "paused"]).optional(),
-    config: Config.optional(),
-    schedule: ScheduleFields.superRefine((s, ctx) => checkSchedule(s, ctx)).optional().openapi({ description: "a new schedule; next run recomputed" }),
-  })
-  .strict()
-  .openapi("ScheduledTaskPatch");
+const TaskPatch = patchBody(
+  z
+    .object({
+      status: z.enum(["active", "paused"]).optional(),
+      config: Config.optional(),
+      schedule: ScheduleFields.superRefine((s, ctx) => checkSchedule(s, ctx)).optional().openapi({ description: "a new schedule; next run recomputed" }),
+    })
+    .strict(),
+).openapi("ScheduledTaskPatch");
 
 export const Task = z
   .object({
@@ -183,7 +185,7 @@ const getRun = createRoute({
   responses: { 200: json(TaskRun, "The run"), ...problemResponses(401, 403, 404, 422, 429) },
 });
 
-const NewestKey = z.tuple([z.string().max(40), z.uuid()]);
+const NewestKey = z.tuple([PgTimestampKey, z.uuid()]);
 
 const scheduleColumns = (s: Schedule, now: Date) => ({
   scheduleType: s.scheduleType,

@@ -24,6 +24,14 @@ function fromPostgres(err: PgErrorFields): ApiError | null {
       return new ApiError(422, "check_violation", `a value is outside its allowed range${on}`, ext);
     case "23502":
       return new ApiError(422, "not_null_violation", `a required value is missing${err.column ? ` (column ${err.column})` : ""}`);
+    case "22001":
+      return new ApiError(422, "value_too_long", "a value is longer than its column allows");
+    case "22P05":
+    case "22021":
+      return new ApiError(422, "invalid_text", "a value holds a character the database cannot store");
+    case "54000":
+    case "54001":
+      return new ApiError(422, "value_too_large", "a value is too large or too deeply nested to store or index");
     case "22P02":
     case "22007":
     case "22008":

@@ -33,12 +33,21 @@ export function limitBody(): MiddlewareHandler<AppEnv> {
   });
 }
 
-/** Bodies are JSON: anything else is refused before validation could mistake it for an empty body. */
+/**
+ * Bodies are JSON: anything else is refused before validation could mistake it for an empty body.
+ * An empty body is no body, whatever its Content-Type: clients and proxies send body-less POSTs
+ * (action routes) with `Content-Length: 0` or an empty stream, and such a request then reads
+ * exactly like one without a body (no body: no schema, an optional one, or a 422 when required).
+ */
 export function requireJson(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (["POST", "PUT", "PATCH"].includes(c.req.method) && c.req.raw.body !== null) {
-      const type = c.req.header("Content-Type") ?? "";
-      if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(type)) {
+      if ((await c.req.arrayBuffer()).byteLength === 0) {
+        const headers = new Headers(c.req.raw.headers);
+        headers.delete("Content-Type");
+        headers.delete("Content-Length");
+        c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers });
+      } else if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
         throw new ApiError(415, "unsupported_media_type", "request bodies must be application/json", {}, { Accept: "application/json" });
       }
     }

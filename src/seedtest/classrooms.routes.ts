@@ -3,11 +3,12 @@ import { and, desc, eq, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../platform/db";
 import { runAs } from "../platform/db";
 import { problemResponses } from "../platform/openapi";
-import { ApiError, fieldError, notFound } from "../platform/problem";
+import { ApiError, notFound } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { classrooms } from "./schema";
 import { decodeCursor, exactTime, paginate } from "../platform/paging";
-import { checkRange, Metadata, page, PageQuery, TextId, UserId, textKey } from "./shared";
+import { checkRange, Metadata, page, PageQuery, TextId, UserId, TimeKey } from "./shared";
+import { patchBody } from "../platform/input";
 
 const ClassroomFields = {
   name: z.string().trim().min(1).max(200),
@@ -28,7 +29,7 @@ const ClassroomInput = z
   .strict()
   .openapi("SeedtestClassroomInput");
 
-const ClassroomPatch = z.object(ClassroomFields).partial().strict().openapi("SeedtestClassroomPatch");
+const ClassroomPatch = patchBody(z.object(ClassroomFields).partial().strict()).openapi("SeedtestClassroomPatch");
 
 const Classroom = z
   .object({
@@ -152,7 +153,7 @@ export const classroomRoutes = createRouter()
     const { db } = c.var;
     const q = c.req.valid("query");
     checkRange(q.createdFrom, q.createdTo);
-    const after = decodeCursor(q.cursor, textKey(2));
+    const after = decodeCursor(q.cursor, TimeKey);
     const filters: (SQL | undefined)[] = [
       q.orgId !== undefined ? eq(classrooms.orgId, q.orgId) : undefined,
       q.teacherId !== undefined ? eq(classrooms.teacherId, q.teacherId) : undefined,
@@ -182,15 +183,21 @@ export const classroomRoutes = createRouter()
     const { db } = c.var;
     const { classroomId } = c.req.valid("param");
     const input = c.req.valid("json");
-    if (!Object.keys(input).length) throw fieldError("json", "name at least one field to change");
-    // The select after the update tells "not yours to change" (visible) from "not found".
-    const [updated, visible] = await runAs(db, c.var.principal, [
-      db.update(classrooms).set({ ...input, updatedAt: sql`now()` }).where(byId(classroomId)).returning(columns),
-      db.select({ classroomId: classrooms.classroomId }).from(classrooms).where(byId(classroomId)),
+    // Only admins move a classroom to another org: the same rule as the teachers' write policy
+    // (seedtest.keeps_org), checked here first so the refusal can say why.
+    const keepsOrg = input.orgId === undefined ? undefined : sql`(seedtest.is_admin() or ${classrooms.orgId} is not distinct from ${input.orgId}::integer)`;
+    // The select after the update tells "not yours to change" and "may not move it" from "not found".
+    const [updated, state] = await runAs(db, c.var.principal, [
+      db.update(classrooms).set({ ...input, updatedAt: sql`now()` }).where(and(byId(classroomId), keepsOrg)).returning(columns),
+      db
+        .select({ mayChange: sql<boolean>`seedtest.is_admin() or seedtest.teaches_classroom(${classrooms.orgId}, ${classrooms.teacherId})` })
+        .from(classrooms)
+        .where(byId(classroomId)),
     ] as const);
     if (updated[0]) return c.json(updated[0], 200);
-    if (visible[0]) throw new ApiError(403, "forbidden", `classroom ${classroomId} is not yours to change`);
-    throw notFound(`classroom ${classroomId}`);
+    if (!state[0]) throw notFound(`classroom ${classroomId}`);
+    if (!state[0].mayChange) throw new ApiError(403, "forbidden", `classroom ${classroomId} is not yours to change`);
+    throw new ApiError(403, "forbidden", `only an admin may move classroom ${classroomId} to another org`, { errors: [{ path: "json.orgId", message: "must stay the classroom's org" }] });
   })
   .openapi(deleteClassroom, async (c) => {
     const { db } = c.var;

@@ -5,7 +5,7 @@ import { problemResponses } from "../platform/openapi";
 import { createRouter } from "../platform/router";
 import { featuresTopicDaily } from "./schema";
 import { decodeCursor, paginate } from "../platform/paging";
-import { callerId, checkRange, IsoDate, Metadata, page, PageQuery, TextId, UserId, textKey } from "./shared";
+import { callerId, checkRange, IsoDate, Metadata, page, PageQuery, TextId, UserId, FeaturesKey } from "./shared";
 
 const FeaturesInput = z
   .object({ features: Metadata.openapi({ description: "Aggregated features, e.g. {accuracy, attempts, time_spent}", example: { accuracy: 0.75, attempts: 4, time_spent: 360 } }) })
@@ -98,7 +98,7 @@ export const featureRoutes = createRouter()
     const principal = c.var.principal!;
     const q = c.req.valid("query");
     checkRange(q.from, q.to);
-    const after = decodeCursor(q.cursor, textKey(3));
+    const after = decodeCursor(q.cursor, FeaturesKey);
     const userId = q.userId ?? (q.topicId === undefined ? callerId(principal) : undefined);
     const t = featuresTopicDaily;
     // Served by ix_features_topic_daily_user_date or ix_features_topic_daily_topic_date.

@@ -5,7 +5,7 @@ import { problemResponses } from "../platform/openapi";
 import { createRouter } from "../platform/router";
 import { interestGoals } from "./schema";
 import { decodeCursor, exactTime, paginate } from "../platform/paging";
-import { callerId, page, PageQuery, TextId, UserId, textKey } from "./shared";
+import { callerId, page, PageQuery, TextId, UserId, TimeKey } from "./shared";
 
 const GoalInput = z
   .object({
@@ -92,7 +92,7 @@ export const interestGoalRoutes = createRouter()
     const { db } = c.var;
     const principal = c.var.principal!;
     const q = c.req.valid("query");
-    const after = decodeCursor(q.cursor, textKey(2));
+    const after = decodeCursor(q.cursor, TimeKey);
     const [rows] = await runAs(db, principal, [
       db
         .select({ ...columns, key: exactTime(interestGoals.setAt) })

@@ -7,7 +7,7 @@ import { createRouter } from "../platform/router";
 import { classroomLock } from "./classrooms.routes";
 import { sessions } from "./schema";
 import { decodeCursor, exactTime, paginate } from "../platform/paging";
-import { callerId, checkRange, Metadata, page, PageQuery, TextId, UserId, textKey } from "./shared";
+import { callerId, checkRange, Metadata, page, PageQuery, TextId, UserId, TimeKey } from "./shared";
 
 const Timestamp = z.iso.datetime({ offset: true });
 
@@ -159,7 +159,7 @@ export const sessionRoutes = createRouter()
     const principal = c.var.principal!;
     const q = c.req.valid("query");
     checkRange(q.from, q.to);
-    const after = decodeCursor(q.cursor, textKey(2));
+    const after = decodeCursor(q.cursor, TimeKey);
     const userId = q.userId ?? (q.classroomId === undefined ? callerId(principal) : undefined);
     // Row-level security narrows further: a learner sees their own, a teacher their classrooms'.
     const filters: (SQL | undefined)[] = [

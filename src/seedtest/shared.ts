@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Principal } from "../platform/auth";
-import { CursorParam, Limit } from "../platform/paging";
+import { JsonObject } from "../platform/input";
+import { CursorParam, DateKey, ExactTimeKey, Limit } from "../platform/paging";
 import { fieldError } from "../platform/problem";
 
 /**
@@ -15,7 +16,7 @@ export const UserId = z.uuid().transform((s) => s.toLowerCase());
 /** Client-visible text keys (classroom, session, topic ids). */
 export const TextId = z.string().min(1).max(128);
 
-export const Metadata = z.record(z.string(), z.unknown()).openapi({ description: "Free-form JSON object" });
+export const Metadata = JsonObject.openapi({ description: "Free-form JSON object" });
 
 export const IsoDate = z.iso.date().refine((d) => d >= "2000-01-01" && d <= "2100-12-31", "must be between 2000-01-01 and 2100-12-31");
 
@@ -27,9 +28,9 @@ export function page<T extends z.ZodType>(item: T, name: string) {
     .openapi(name);
 }
 
-
-/** A seedtest cursor: the last row's sort key as `parts` strings. */
-export const textKey = (parts: number) => z.array(z.string().max(256)).length(parts);
+/** Seedtest cursors: newest first by an exact timestamp then a text id; features by date, topic, user. */
+export const TimeKey = z.tuple([ExactTimeKey, TextId]);
+export const FeaturesKey = z.tuple([DateKey, TextId, TextId]);
 
 /** Rejects a time or date range whose end lies before its start. */
 export function checkRange(from: string | undefined, to: string | undefined) {

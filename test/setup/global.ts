@@ -1,7 +1,9 @@
 import { exportJWK, exportPKCS8, exportSPKI, generateKeyPair } from "jose";
+import pg from "pg";
 import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../local/stack";
 import { createScratchDatabase } from "../../local/scratch-db";
+import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
 import { startJwksServer } from "./jwks-server";
 
 declare module "vitest" {
@@ -27,6 +29,7 @@ export default async function setup(project: TestProject) {
     migrate: true,
     log: (line) => console.log(`[local-stack] ${line}`),
   });
+  const fuzz = scratch ? await isolatedDatabase(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres") : null;
   const rsa = await generateKeyPair("RS256", { extractable: true });
   const jwks = await startJwksServer();
 
@@ -44,6 +47,7 @@ export default async function setup(project: TestProject) {
     TEST_RSA_PUBLIC_JWK: JSON.stringify(await exportJWK(rsa.publicKey)),
     TEST_JWKS_URL: jwks.url,
     TEST_STACK_URL: stack.url,
+    ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
 
@@ -51,5 +55,27 @@ export default async function setup(project: TestProject) {
     await jwks.stop();
     await stack.stop();
     await scratch?.drop();
+    await fuzz?.drop();
   };
+}
+
+/**
+ * A second migrated database on the same server, for the fuzz suite: it checks that refused
+ * requests write nothing by counting rows, which only works where no other test file writes.
+ * The local Neon endpoint picks the database from the Worker's connection string, as Neon does.
+ */
+async function isolatedDatabase(serverUrl: string) {
+  const db = await createScratchDatabase(serverUrl, "edge_fuzz");
+  if (!db) return null;
+  const client = new pg.Client({ connectionString: db.adminUrl });
+  await client.connect();
+  try {
+    await migrateUp(pgClientExec(client));
+  } finally {
+    await client.end();
+  }
+  const appUrl = new URL(db.adminUrl);
+  appUrl.username = "app_api";
+  appUrl.password = "";
+  return { ...db, appUrl: appUrl.toString() };
 }
