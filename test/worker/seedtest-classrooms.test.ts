@@ -83,6 +83,14 @@ describe("seedtest classrooms", () => {
     expect((await call("GET", `${BASE}/classrooms?orgId=${orgId}`, { token: outsiderTeacher })).body.items).toEqual([]);
     // A teacher may not create classrooms in another org, nor move one there.
     expectProblem(await call("POST", `${BASE}/classrooms`, { token: outsiderTeacher, body: { name: "x", orgId } }), 403, "forbidden");
+    // Not even as the new classroom's own teacher.
+    const outsiderSub = crypto.randomUUID();
+    const outsiderAsTeacher = await token({ sub: outsiderSub, roles: ["teacher"], tenant_id: String(orgId + 1) });
+    const foreign = await call("POST", `${BASE}/classrooms`, { token: outsiderAsTeacher, body: { name: "x", orgId, teacherId: outsiderSub } });
+    expectProblem(foreign, 403, "forbidden");
+    expect((await call("GET", `${BASE}/classrooms?orgId=${orgId}`, { token: admin })).body.items).toHaveLength(1);
+    const orgless = await call("POST", `${BASE}/classrooms`, { token: outsiderAsTeacher, body: { name: "y", orgId: null, teacherId: outsiderSub } });
+    expect(orgless.status).toBe(201);
     expectProblem(await call("PATCH", path, { token: teacher, body: { orgId: orgId + 1 } }), 403, "forbidden");
 
     expect((await call("GET", `${BASE}/classrooms?orgId=${orgId}`, { token: admin })).body.items).toHaveLength(1);
