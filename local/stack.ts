@@ -13,7 +13,6 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { CallLog, type Latency, type Protocol } from './call-log';
 import { createNeonHandler } from './neon-http';
 import { openRedisBackend, type RedisBackend } from './redis-backend';
@@ -94,14 +93,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const protocol: Protocol = path === '/sql' ? 'neon' : 'upstash';
     const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
     const body = await readBody(req);
-    const end = requestId === undefined ? undefined : calls.begin(requestId, protocol, commandOf(protocol, path, body));
+    const call = requestId === undefined ? undefined : calls.begin(requestId, protocol, commandOf(protocol, path, body));
     try {
-      const delay = calls.latencyMs(requestId, protocol);
-      if (delay > 0) await sleep(delay);
+      await call?.wait();
       const reply = await serve(protocol, method, path, req.headers, body);
       send(res, reply.status, reply.json);
     } finally {
-      end?.();
+      call?.end();
     }
   }
 

@@ -62,7 +62,14 @@ describe('round-trip counter', () => {
     const [a, b, c] = timeline.calls as Required<Call>[];
     expect(b!.start).toBeLessThan(a!.end);
     expect(Math.max(a!.end, b!.end)).toBeLessThan(c!.start);
-    expect(await (await fetch(`${stack.url}/__calls/never-seen`)).json()).toEqual({ maxInFlight: 0, calls: [] });
+    expect(timeline.injectedWaitMs).toBeGreaterThan(0);
+    // The two GETs were held side by side, so their delays overlapped and counted once.
+    expect(timeline.injectedWaitMs).toBeLessThan(timeline.injectedTotalMs);
+
+    (redis as unknown as { client: { headers: Record<string, string> } }).client.headers['x-request-id'] = 'other-4';
+    await redis.get('local-stack:a');
+    expect(await (await fetch(`${stack.url}/__calls/other-4`)).json()).toMatchObject({ maxInFlight: 1, injectedWaitMs: 0, injectedTotalMs: 0 });
+    expect(await (await fetch(`${stack.url}/__calls/never-seen`)).json()).toEqual({ maxInFlight: 0, calls: [], injectedWaitMs: 0, injectedTotalMs: 0 });
   });
 
   it("loses the driver's Neon-* headers when fetchOptions carries headers", async () => {
