@@ -6,7 +6,8 @@
  *   POST /sql                            Neon SQL-over-HTTP
  *   POST /, /pipeline, /multi-exec       Upstash Redis REST (also GET|POST /<cmd>/<arg>/…)
  *   GET /__roundtrips/<requestId>        {"neon": n, "upstash": m} for requests sent with X-Request-Id
- *   GET /__calls/<requestId>             {"maxInFlight": k, "calls": [{protocol, command, start, end}]}: their order
+ *   GET /__calls/<requestId>             {"maxInFlight", "calls": [{protocol, command, start, end}], "injectedWaitMs",
+ *                                        "injectedTotalMs"}: their order, and how long injected latency held them
  *   DELETE /__roundtrips                 forget all counts and calls
  *   PUT /__latency/<requestIdPrefix>     {"neon": ms, "upstash": ms}: delay each call of matching requests
  */
