@@ -6,11 +6,15 @@
  *   POST /sql                            Neon SQL-over-HTTP
  *   POST /, /pipeline, /multi-exec       Upstash Redis REST (also GET|POST /<cmd>/<arg>/…)
  *   GET /__roundtrips/<requestId>        {"neon": n, "upstash": m} for requests sent with X-Request-Id
- *   DELETE /__roundtrips                 forget all counts
+ *   GET /__calls/<requestId>             {"maxInFlight", "calls": [{protocol, command, start, end}], "injectedWaitMs",
+ *                                        "injectedTotalMs"}: their order, and how long injected latency held them
+ *   DELETE /__roundtrips                 forget all counts and calls
+ *   PUT /__latency/<requestIdPrefix>     {"neon": ms, "upstash": ms}: delay each call of matching requests
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CallLog, type Latency, type Protocol } from './call-log';
 import { createNeonHandler } from './neon-http';
 import { openRedisBackend, type RedisBackend } from './redis-backend';
 import { openSqlBackend, type SqlBackend } from './sql-backend';
@@ -50,10 +54,10 @@ export interface LocalStack {
   backends: { sql: SqlBackend['kind']; redis: RedisBackend['kind'] };
   /** Direct access to the SQL backend (setup, migrations), bypassing HTTP. */
   sql: SqlBackend;
+  /** Delays every later call of requests whose X-Request-Id starts with `requestIdPrefix` (as PUT /__latency). */
+  injectLatency(requestIdPrefix: string, latency: Latency): void;
   stop(): Promise<void>;
 }
-
-type Protocol = 'neon' | 'upstash';
 
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const log = opts.log ?? (() => {});
@@ -68,35 +72,42 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const token = opts.token ?? randomBytes(24).toString('base64url');
   const neon = createNeonHandler(sql);
   const upstash = createUpstashHandler(redis, token);
-  const roundTrips = new Map<string, Record<Protocol, number>>();
+  const calls = new CallLog();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = new URL(req.url ?? '/', 'http://local').pathname;
     const method = req.method ?? 'GET';
-    const counted = path.match(/^\/__roundtrips\/(.+)$/);
-    if (method === 'GET' && counted) {
-      return send(res, 200, roundTrips.get(decodeURIComponent(counted[1]!)) ?? { neon: 0, upstash: 0 });
+    const control = path.match(/^\/__(roundtrips|calls|latency)\/(.+)$/);
+    if (method === 'GET' && control?.[1] === 'roundtrips') return send(res, 200, calls.roundTrips(decodeURIComponent(control[2]!)));
+    if (method === 'GET' && control?.[1] === 'calls') return send(res, 200, calls.timeline(decodeURIComponent(control[2]!)));
+    if (method === 'PUT' && control?.[1] === 'latency') {
+      const latency = parseLatency(await readBody(req));
+      if (!latency) return send(res, 400, { message: 'expected {"neon": ms, "upstash": ms}' });
+      calls.injectLatency(decodeURIComponent(control[2]!), latency);
+      return send(res, 204);
     }
     if (method === 'DELETE' && path === '/__roundtrips') {
-      roundTrips.clear();
+      calls.clear();
       return send(res, 204);
     }
 
     const protocol: Protocol = path === '/sql' ? 'neon' : 'upstash';
-    const requestId = req.headers['x-request-id'];
-    if (typeof requestId === 'string') {
-      const counts = roundTrips.get(requestId) ?? { neon: 0, upstash: 0 };
-      counts[protocol] += 1;
-      roundTrips.set(requestId, counts);
-    }
+    const requestId = typeof req.headers['x-request-id'] === 'string' ? req.headers['x-request-id'] : undefined;
     const body = await readBody(req);
-    if (protocol === 'neon') {
-      if (method !== 'POST') return send(res, 405, { message: 'POST /sql' });
-      const reply = await neon(req.headers, body);
-      return send(res, reply.status, reply.json);
+    const call = requestId === undefined ? undefined : calls.begin(requestId, protocol, commandOf(protocol, path, body));
+    try {
+      await call?.wait();
+      const reply = await serve(protocol, method, path, req.headers, body);
+      send(res, reply.status, reply.json);
+    } finally {
+      call?.end();
     }
-    const reply = await upstash({ method, path, headers: req.headers, body });
-    return send(res, reply.status, reply.json);
+  }
+
+  async function serve(protocol: Protocol, method: string, path: string, headers: IncomingMessage['headers'], body: string) {
+    if (protocol === 'upstash') return upstash({ method, path, headers, body });
+    if (method !== 'POST') return { status: 405, json: { message: 'POST /sql' } };
+    return neon(headers, body);
   }
 
   const server = createServer((req, res) => {
@@ -122,6 +133,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     appDatabaseUrl: appDatabaseUrl(sql.kind === 'postgres' ? opts.databaseUrl : undefined),
     backends: { sql: sql.kind, redis: redis.kind },
     sql,
+    injectLatency: (prefix, latency) => calls.injectLatency(prefix, latency),
     stop() {
       stopped ??= (async () => {
         await new Promise<void>((resolve) => {
@@ -156,6 +168,23 @@ async function openBoth(sql: Promise<SqlBackend>, redis: Promise<RedisBackend>):
   if (s.status === 'fulfilled' && r.status === 'fulfilled') return [s.value, r.value];
   await Promise.all([s, r].map((settled) => (settled.status === 'fulfilled' ? settled.value.close() : undefined)));
   throw s.status === 'rejected' ? s.reason : (r as PromiseRejectedResult).reason;
+}
+
+function parseLatency(body: string): Latency | null {
+  try {
+    const { neon = 0, upstash = 0 } = JSON.parse(body) as Partial<Latency>;
+    return [neon, upstash].every((ms) => Number.isFinite(ms) && ms >= 0) ? { neon, upstash } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** What a call was, for the timeline: the Redis command, or whether Neon got one query or a batch. */
+function commandOf(protocol: Protocol, path: string, body: string): string {
+  if (protocol === 'neon') return body.startsWith('{"queries"') ? 'batch' : 'query';
+  if (path !== '/') return path.split('/')[1]!.toLowerCase();
+  const first = body.match(/^\[\s*"([^"]+)"/);
+  return first ? first[1]!.toLowerCase() : 'unknown';
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {

@@ -35,6 +35,8 @@ export async function orFallback<T>(config: Config, what: string, op: () => Prom
   try {
     return await op();
   } catch (err) {
+    // A call made side by side (a read's rate limit and its cache read) already failed and logged.
+    if (Date.now() < (downUntil.get(config.REDIS_URL) ?? 0)) return fallback;
     downUntil.set(config.REDIS_URL, Date.now() + SKIP_AFTER_FAILURE_MS);
     log("warn", "redis unavailable; continuing without it", {
       operation: what,

@@ -1,6 +1,7 @@
 import { neon, neonConfig } from '@neondatabase/serverless';
 import { Redis } from '@upstash/redis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Call, Timeline } from '../../local/call-log';
 import { startLocalStack, type LocalStack } from '../../local/stack';
 
 const DATABASE_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -43,6 +44,32 @@ describe('round-trip counter', () => {
     expect(await counts('never-seen')).toEqual({ neon: 0, upstash: 0 });
     expect((await fetch(`${stack.url}/__roundtrips`, { method: 'DELETE' })).status).toBe(204);
     expect(await counts('req-1')).toEqual({ neon: 0, upstash: 0 });
+  });
+
+  it('records the order of a request\'s calls and how many were in flight at once, delayed as asked', async () => {
+    const put = (prefix: string, body: string) => fetch(`${stack.url}/__latency/${prefix}`, { method: 'PUT', body });
+    expect((await put('req-3', '{"upstash": -1}')).status).toBe(400);
+    // Held 100 ms each, two calls sent together are certainly in flight together.
+    expect((await put('req-3', '{"neon": 100, "upstash": 100}')).status).toBe(204);
+    const redis = new Redis({ url: stack.upstashUrl, token: stack.upstashToken, enableTelemetry: false, enableAutoPipelining: false });
+    (redis as unknown as { client: { headers: Record<string, string> } }).client.headers['x-request-id'] = 'req-3';
+    await Promise.all([redis.get('local-stack:a'), redis.get('local-stack:b')]);
+    await redis.pipeline().set('local-stack:c', 1).del('local-stack:c').exec();
+
+    const timeline = (await (await fetch(`${stack.url}/__calls/req-3`)).json()) as Timeline;
+    expect(timeline.maxInFlight).toBe(2);
+    expect(timeline.calls.map((call) => call.command)).toEqual(['get', 'get', 'pipeline']);
+    const [a, b, c] = timeline.calls as Required<Call>[];
+    expect(b!.start).toBeLessThan(a!.end);
+    expect(Math.max(a!.end, b!.end)).toBeLessThan(c!.start);
+    expect(timeline.injectedWaitMs).toBeGreaterThan(0);
+    // The two GETs were held side by side, so their delays overlapped and counted once.
+    expect(timeline.injectedWaitMs).toBeLessThan(timeline.injectedTotalMs);
+
+    (redis as unknown as { client: { headers: Record<string, string> } }).client.headers['x-request-id'] = 'other-4';
+    await redis.get('local-stack:a');
+    expect(await (await fetch(`${stack.url}/__calls/other-4`)).json()).toMatchObject({ maxInFlight: 1, injectedWaitMs: 0, injectedTotalMs: 0 });
+    expect(await (await fetch(`${stack.url}/__calls/never-seen`)).json()).toEqual({ maxInFlight: 0, calls: [], injectedWaitMs: 0, injectedTotalMs: 0 });
   });
 
   it("loses the driver's Neon-* headers when fetchOptions carries headers", async () => {

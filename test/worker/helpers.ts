@@ -70,6 +70,28 @@ export async function roundTrips(requestId: string): Promise<{ neon: number; ups
   return response.json();
 }
 
+export interface StackCall {
+  protocol: "neon" | "upstash";
+  command: string;
+  start: number;
+  end: number;
+}
+
+/** The order in which one API call's requests reached and left the local endpoints (no clock: event positions). */
+export async function callTimeline(requestId: string): Promise<{ maxInFlight: number; calls: StackCall[] }> {
+  const response = await fetch(`${testEnv.TEST_STACK_URL}/__calls/${encodeURIComponent(requestId)}`);
+  return response.json();
+}
+
+/**
+ * Makes every Postgres and Redis call of requests whose id starts with `requestIdPrefix` wait
+ * this long at the local endpoints, so calls that can overlap visibly do.
+ */
+export async function injectLatency(requestIdPrefix: string, latency: { neon: number; upstash: number }): Promise<void> {
+  const response = await fetch(`${testEnv.TEST_STACK_URL}/__latency/${encodeURIComponent(requestIdPrefix)}`, { method: "PUT", body: JSON.stringify(latency) });
+  if (response.status !== 204) throw new Error(`latency not injected: ${response.status} ${await response.text()}`);
+}
+
 export function expectProblem(result: CallResult, status: number, code: string) {
   if (result.status !== status || result.body?.code !== code) {
     throw new Error(`expected ${status} ${code}, got ${result.status} ${JSON.stringify(result.body)}`);
