@@ -23,6 +23,13 @@ export const SYSTEMS = {
 
 export type SystemName = keyof typeof SYSTEMS;
 
+/**
+ * /docs loads nothing from a third party, so it works offline: the UI bundle is a static asset of
+ * this Worker (public/, wrangler.toml [assets]), system fonts replace the CDN-hosted ones, and no
+ * telemetry is sent.
+ */
+const REFERENCE_UI = { cdn: "/docs/scalar-api-reference-1.72.1.js", withDefaultFonts: false, telemetry: false, defaultOpenAllTags: true };
+
 /** The HTTP app: platform middleware, liveness/readiness, API description, and the systems' routers. */
 export function createApp(systems: readonly SystemName[] = Object.keys(SYSTEMS) as SystemName[]) {
   const app = new OpenAPIHono<AppEnv>();
@@ -50,7 +57,7 @@ export function createApp(systems: readonly SystemName[] = Object.keys(SYSTEMS) 
     info: { title: "Edge API platform", version: "1.0.0", description: "Exam-prep labs, learning analytics, agents, AI factory and student hub APIs." },
     security: [{ bearerAuth: [] }],
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edge API reference" }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edge API reference", ...REFERENCE_UI }));
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
