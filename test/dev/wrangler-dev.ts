@@ -11,6 +11,8 @@ export interface DevWorker {
   stop(): Promise<void>;
 }
 
+const READY_TIMEOUT_MS = 100_000;
+
 async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -36,22 +38,26 @@ export async function startWranglerDev(bindings: Record<string, string>): Promis
   });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready on')) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then(() => reject(new Error(`wrangler dev exited before it was ready:\n${output}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    output: () => output,
-    async stop() {
-      if (child.exitCode === null) process.kill(-child.pid!, 'SIGTERM');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
   };
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Ready on')) resolve();
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      void exited.then(() => reject(new Error(`wrangler dev exited before it was ready:\n${output}`)));
+      // Below the project's hook timeout, so a hung start is stopped here rather than left running.
+      setTimeout(() => reject(new Error(`wrangler dev not ready after ${READY_TIMEOUT_MS} ms:\n${output}`)), READY_TIMEOUT_MS).unref();
+    });
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, output: () => output, stop };
 }
