@@ -4,7 +4,8 @@ import { defineConfig } from "vitest/config";
 /**
  * Two kinds of tests: `workers` runs the Worker inside workerd against the local Neon and Upstash
  * endpoints (started once in test/setup/global.ts); the node projects test those endpoints and
- * the migrations with the real clients, and the deploy scripts offline.
+ * the migrations with the real clients, the deploy scripts offline, and `npm run dev`'s parts
+ * (crons, /docs in a browser).
  */
 export default defineConfig({
   test: {
@@ -27,6 +28,7 @@ export default defineConfig({
       "test/local/vitest.config.ts",
       "test/migrations/vitest.config.ts",
       "test/deploy/vitest.config.ts",
+      "test/dev/vitest.config.ts",
     ],
   },
 });

@@ -1,16 +1,21 @@
 import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { startLocalStack } from "../local/stack";
+import { cronsEnabled, readCrons, startCronRunner, triggerScheduled, type DueRun } from "./lib/crons";
 import { devKeyPair, LOCAL_DIR, signDevToken } from "./lib/dev-keys";
 
 /**
  * `npm run dev`: the whole API on this machine with nothing installed. Starts the local Neon and
  * Upstash endpoints (DATABASE_URL / REDIS_URL servers when reachable, else embedded backends),
- * applies migrations, writes .dev.vars, and runs `wrangler dev`. Ctrl-C stops all of it.
+ * applies migrations, writes .dev.vars, runs `wrangler dev`, and fires wrangler.toml's crons on
+ * their schedule (`--no-crons` or DEV_CRONS=off to not). Ctrl-C stops all of it.
  */
 const API_PORT = Number(process.env.PORT ?? 8787);
 const STACK_PORT = Number(process.env.LOCAL_STACK_PORT ?? 8788);
 const started = Date.now();
+const BASE_URL = `http://127.0.0.1:${API_PORT}`;
+const crons = cronsEnabled(process.argv.slice(2), process.env) ? await readCrons() : [];
+let cronRunner: { stop(): void } | undefined;
 
 const stack = await startLocalStack({
   databaseUrl: process.env.DATABASE_URL,
@@ -30,7 +35,8 @@ writeDevVars({
   UPSTASH_REDIS_REST_TOKEN: stack.upstashToken,
 });
 
-const wrangler = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", String(API_PORT), "--show-interactive-dev-session=false"], {
+// --test-scheduled: /__scheduled runs a cron's jobs; the cron runner below calls it (so can you, with curl).
+const wrangler = spawn("wrangler", ["dev", "--ip", "127.0.0.1", "--port", String(API_PORT), "--show-interactive-dev-session=false", "--test-scheduled"], {
   stdio: ["ignore", "pipe", "inherit"],
   // Offline-friendly: no metrics, and no fetch of the real Request.cf object (a placeholder suffices).
   env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" },
@@ -41,20 +47,28 @@ wrangler.stdout.on("data", async (chunk: Buffer) => {
   if (!announced && chunk.toString().includes("Ready on")) {
     announced = true;
     await announce();
+    if (crons.length) cronRunner = startCronRunner(crons, runCron);
   }
 });
 
+async function runCron(run: DueRun) {
+  const t0 = Date.now();
+  const outcome = await triggerScheduled(BASE_URL, run.cron).catch((err: unknown) => `unreachable (${String(err)})`);
+  const skipped = run.skipped ? `, ${run.skipped} missed slot(s) folded in` : "";
+  console.log(`[cron] "${run.cron}" for ${run.scheduledTime.toISOString()}: ${outcome} in ${Date.now() - t0} ms${skipped}`);
+}
+
 async function announce() {
-  const base = `http://127.0.0.1:${API_PORT}`;
   const token = await signDevToken({ sub: "00000000-0000-4000-8000-000000000001", roles: ["admin"], ttl: "12h" });
   console.log(`
-API        ${base}   (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
-Docs       ${base}/docs
+API        ${BASE_URL}   (ready in ${((Date.now() - started) / 1000).toFixed(1)} s)
+Docs       ${BASE_URL}/docs
 Postgres   ${stack.backends.sql}   via Neon HTTP endpoint ${stack.neonFetchEndpoint}
 Redis      ${stack.backends.redis}   via Upstash REST endpoint ${stack.upstashUrl}
 Token      npm run token -- --sub <uuid> [--tenant t] [--role admin]
+Crons      ${crons.length ? crons.map((c) => `"${c}"`).join(", ") + " (from wrangler.toml; off: npm run dev -- --no-crons)" : "off"}
 
-curl -H "Authorization: Bearer ${token}" ${base}/api/v1/exam/profile
+curl -H "Authorization: Bearer ${token}" ${BASE_URL}/api/v1/exam/profile
 `);
 }
 
@@ -71,6 +85,7 @@ let stopping = false;
 async function stop(code: number) {
   if (stopping) return;
   stopping = true;
+  cronRunner?.stop();
   wrangler.kill("SIGINT");
   await stack.stop();
   process.exit(code);

@@ -9,6 +9,13 @@ import { meRoutes } from "./me.routes";
 import { rateLimit } from "./rate-limit";
 import type { System } from "./system";
 
+/**
+ * /docs loads nothing from a third party, so it works offline: the UI bundle is a static asset of
+ * this Worker (public/, wrangler.toml [assets]), system fonts replace the CDN-hosted ones, and no
+ * telemetry is sent.
+ */
+const REFERENCE_UI = { cdn: "/docs/scalar-api-reference-1.72.1.js", withDefaultFonts: false, telemetry: false, defaultOpenAllTags: true };
+
 /** The HTTP app: platform middleware, liveness/readiness, API description, and the systems' routers. */
 export function createApp(systems: readonly System[]) {
   const app = new OpenAPIHono<AppEnv>();
@@ -36,7 +43,7 @@ export function createApp(systems: readonly System[]) {
     info: { title: "Edge API platform", version: "1.0.0", description: systems.map((s) => `${s.title}: /api/v1/${s.name}`).join("; ") },
     security: [{ bearerAuth: [] }],
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edge API reference" }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Edge API reference", ...REFERENCE_UI }));
 
   app.notFound((c) => {
     const allowed = allowedMethods(app, c.req.path);
