@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
 import { servicePrincipal } from "../platform/auth";
-import { loadConfig } from "../platform/config";
 import type { Bindings } from "../platform/context";
-import { createDatabase, runAs, type Database } from "../platform/db";
+import { backgroundDatabase, runAs, type Database } from "../platform/db";
 import { log } from "../platform/log";
 import { toPgTimestamp } from "./paging";
 import { runTaskStatement, type ClaimedTask } from "./reports";
@@ -23,9 +22,7 @@ const CLAIM_LEASE_MS = 5 * 60_000;
 const CLAIM_BATCH = 50;
 const RUN_CONCURRENCY = 4;
 
-function jobDb(env: Bindings, job: string): Database {
-  return createDatabase(loadConfig(env), `job-hub-${job}-${crypto.randomUUID()}`);
-}
+const jobDb = (env: Bindings, job: string): Database => backgroundDatabase(env, `job-hub-${job}`).db;
 
 const utcDate = (t: Date) => t.toISOString().slice(0, 10);
 

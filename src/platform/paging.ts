@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { asc, Column, desc, is, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { inputProblem } from "./input";
 import { fieldError } from "./problem";
 
@@ -67,3 +67,64 @@ export const CursorParam = z.string().max(512).optional().openapi({ description:
  */
 export const exactTime = (column: AnyColumn): SQL<string> =>
   sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** One part of a sort key: a column (its type says how to write and read it) or an expression with its SQL type. */
+export type KeyPart = AnyColumn | { expr: SQL; type: string };
+export type Direction = "asc" | "desc";
+
+/** How a key part travels in a cursor: exact text, and the cast that reads it back. */
+function keyCodec(part: KeyPart): { expr: SQL | AnyColumn; text: SQL<string>; cast: string } {
+  if (!is(part, Column)) return { expr: part.expr, text: sql<string>`(${part.expr})::text`, cast: part.type };
+  switch (part.columnType) {
+    case "PgTimestamp":
+      // Microseconds, which a JS Date would drop: a cursor rounded to milliseconds skips or repeats rows.
+      return part.getSQLType().includes("with time zone")
+        ? { expr: part, text: exactTime(part), cast: "timestamptz" }
+        : { expr: part, text: sql<string>`to_char(${part}, 'YYYY-MM-DD"T"HH24:MI:SS.US')`, cast: "timestamp" };
+    case "PgBigSerial64":
+    case "PgBigInt64":
+      return { expr: part, text: sql<string>`${part}::text`, cast: "bigint" };
+    default:
+      return { expr: part, text: sql<string>`${part}::text`, cast: part.getSQLType() };
+  }
+}
+
+/**
+ * Keyset pagination over a sort key, one way for every list: select `keyset.columns` beside the
+ * row, filter with `keyset.after(cursor)`, order by `keyset.orderBy`, fetch `limit + 1` rows, and
+ * `keyset.page(rows, limit)` returns the items (without the key columns) and the next cursor. The
+ * cursor is the last row's key as exact text; a cursor of another shape is a 422 (decodeCursor).
+ * With one direction for every part the condition is a row comparison an index on the key serves.
+ */
+export function keyset(parts: readonly (KeyPart | [KeyPart, Direction])[], direction: Direction = "desc") {
+  const specs = parts.map((p) => {
+    const [part, dir] = Array.isArray(p) ? p : [p, direction];
+    return { ...keyCodec(part), dir };
+  });
+  const names = specs.map((_, i) => `__key${i}`);
+  const Key = z.tuple(specs.map(() => z.string().max(256)) as [z.ZodString, ...z.ZodString[]]);
+  const value = (key: string[], i: number) => sql`${key[i]}::${sql.raw(specs[i]!.cast)}`;
+  const beyond = (i: number, key: string[]) => (specs[i]!.dir === "desc" ? sql`${specs[i]!.expr} < ${value(key, i)}` : sql`${specs[i]!.expr} > ${value(key, i)}`);
+  return {
+    columns: Object.fromEntries(specs.map((s, i) => [names[i], s.text])) as Record<string, SQL<string>>,
+    orderBy: specs.map((s) => (s.dir === "desc" ? desc(s.expr) : asc(s.expr))),
+    after(cursor: string | undefined): SQL | undefined {
+      const key = decodeCursor(cursor, Key);
+      if (!key) return undefined;
+      if (specs.every((s) => s.dir === specs[0]!.dir)) {
+        const left = sql.join(specs.map((s) => sql`${s.expr}`), sql`, `);
+        const right = sql.join(specs.map((_, i) => value(key, i)), sql`, `);
+        return specs[0]!.dir === "desc" ? sql`(${left}) < (${right})` : sql`(${left}) > (${right})`;
+      }
+      // Mixed directions: the first part beyond its value, or equal and the rest beyond theirs.
+      const branches = specs.map((_, i) =>
+        sql.join([...specs.slice(0, i).map((s, j) => sql`${s.expr} = ${value(key, j)}`), beyond(i, key)], sql` and `),
+      );
+      return sql`(${sql.join(branches.map((b) => sql`(${b})`), sql` or `)})`;
+    },
+    page<R extends Record<string, unknown>>(rows: R[], limit: number): { items: Omit<R, `__key${number}`>[]; nextCursor: string | null } {
+      const { items, nextCursor } = paginate(rows, limit, (last) => names.map((n) => last[n]));
+      return { items: items.map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith("__key"))) as Omit<R, `__key${number}`>), nextCursor };
+    },
+  };
+}

@@ -1,8 +1,7 @@
 import { sql } from "drizzle-orm";
 import { servicePrincipal } from "../platform/auth";
-import { loadConfig } from "../platform/config";
 import type { Bindings } from "../platform/context";
-import { createDatabase, runAs } from "../platform/db";
+import { backgroundDatabase, runAs } from "../platform/db";
 
 /**
  * Days of learning history the daily job recomputes, ending with the day it runs: an event that
@@ -37,7 +36,7 @@ const DAY_MS = 86_400_000;
  * student's account (students.user_id, the JWT sub) or, before it has one, the student id.
  */
 export async function fillTopicFeatures(env: Bindings, scheduledTime: number): Promise<Record<string, unknown>> {
-  const db = createDatabase(loadConfig(env), `seedtest-features-${crypto.randomUUID()}`);
+  const { db } = backgroundDatabase(env, "job-seedtest-features");
   const today = Math.floor(scheduledTime / DAY_MS) * DAY_MS;
   const from = new Date(today - FEATURES_WINDOW_DAYS * DAY_MS).toISOString().slice(0, 10);
   const until = new Date(today + DAY_MS).toISOString().slice(0, 10);

@@ -6,7 +6,7 @@ import { DAILY, EVERY_MINUTE } from "../../src/platform/system";
 import { abandonIdleSessions, purgePolicyEvents } from "../../src/exam/jobs";
 import { auditPolicyEvents, sessions } from "../../src/exam/schema";
 import { runAs } from "../../src/platform/db";
-import { call, expectProblem, testEnv } from "./helpers";
+import { call, expectProblem, testEnv, type CallResult } from "./helpers";
 import { caller, db, expectTrips, move, newSession, runningSession, type Caller } from "./exam-helpers";
 
 const report = (who: Caller, id: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -102,7 +102,7 @@ describe("policy audit trail", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: Awaited<ReturnType<typeof call>> = await call(
+      const res: CallResult = await call(
         "GET",
         `/api/v1/exam/audit/policy-events?limit=2${cursor ? `&cursor=${cursor}` : ""}&from=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`,
         { token: admin.bearer },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, expectProblem } from "./helpers";
+import { call, expectProblem, type CallResult } from "./helpers";
 import { caller, eventsOf, expectTrips, LAB, move, newSession, runningSession } from "./exam-helpers";
 
 describe("lab sessions", () => {
@@ -51,7 +51,7 @@ describe("lab sessions", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await call("GET", `/api/v1/exam/sessions?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: me.bearer });
+      const res: CallResult = await call("GET", `/api/v1/exam/sessions?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: me.bearer });
       expect(res.status).toBe(200);
       await expectTrips(res.requestId, 1);
       expect(res.body.items.length).toBeLessThanOrEqual(2);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, roundTrips } from "./helpers";
+import { call, expectProblem, roundTrips, type CallResult } from "./helpers";
 import { admin, adminSql, createStudent, event, ingest, planOf, school, sql, teacher } from "./hub-helpers";
 
 const hub = "/api/v1/hub";
@@ -106,7 +106,7 @@ describe("hub learning history", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page = await call("GET", `${hub}/students/${student.id}/events?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: bearer });
+      const page: CallResult = await call("GET", `${hub}/students/${student.id}/events?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: bearer });
       expect(page.status).toBe(200);
       expect((await roundTrips(page.requestId)).neon).toBe(1);
       seen.push(...ids(page));

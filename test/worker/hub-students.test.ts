@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, roundTrips } from "./helpers";
+import { call, expectProblem, roundTrips, type CallResult } from "./helpers";
 import { admin, createStudent, event, ingest, planOf, school, sql, teacher } from "./hub-helpers";
 
 const base = "/api/v1/hub/students";
@@ -77,7 +77,7 @@ describe("hub students", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page = await call("GET", `${base}?schoolId=${schoolId}&limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: bearer });
+      const page: CallResult = await call("GET", `${base}?schoolId=${schoolId}&limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: bearer });
       expect(page.status).toBe(200);
       expect((await roundTrips(page.requestId)).neon).toBe(1);
       seen.push(...page.body.items.map((s: { id: string }) => s.id));
