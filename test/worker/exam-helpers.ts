@@ -5,7 +5,7 @@ import { loadConfig } from "../../src/platform/config";
 import { createDatabase } from "../../src/platform/db";
 import { call, roundTrips, testEnv, token } from "./helpers";
 
-/** The API's own role (as in rls.test.ts): reads app.outbox_events, which has no RLS. */
+/** The API's own role (as in exam-profile-rls.test.ts): reads app.outbox_events, which has no RLS. */
 export const db = createDatabase(loadConfig(testEnv), "exam-test");
 
 export interface Caller {

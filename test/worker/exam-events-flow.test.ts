@@ -10,7 +10,7 @@ import type { AppEnv } from "../../src/platform/context";
 import { pruneOutboxJob, relayAfterResponse, relayOutbox, sendEvents } from "../../src/platform/relay";
 import { runAs } from "../../src/platform/db";
 import { call, roundTrips, testEnv, token } from "./helpers";
-import { db, eventually, learner, ledgerCount, mistakes } from "./events-helpers";
+import { db, eventually, learner, ledgerCount, mistakes } from "./exam-events-helpers";
 
 async function emit(userId: string, errorCodes: string[]): Promise<string> {
   const [row] = await db

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { call, expectProblem, roundTrips, testEnv, token } from "./helpers";
-import { deliver, envelope } from "./events-helpers";
+import { deliver, envelope } from "./exam-events-helpers";
 
 const submitted = (userId: string, errorCodes: string[], occurredAt: string, extra: Record<string, unknown> = {}) =>
   envelope("STEP_SUBMITTED", userId, { stepNo: 1, attemptNo: 1, result: "FAIL", score: 10, errorCodes, runtimeMs: 500, mode: "PRACTICE", ...extra }, { occurredAt });
