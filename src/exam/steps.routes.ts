@@ -30,9 +30,8 @@ const SubmissionInput = z
 export const Submission = rowSchema(stepSubmissions).openapi("StepSubmission");
 export const SubmissionList = listOf(Submission, "StepSubmissionList");
 
-const StepParams = uuidParams("id").extend({
-  stepNo: z.coerce.number().int().min(1).max(1000).openapi({ param: { name: "stepNo", in: "path" } }),
-});
+const StepNo = z.coerce.number().int().min(1).max(1000);
+const StepParams = uuidParams("id").extend({ stepNo: StepNo.openapi({ param: { name: "stepNo", in: "path" } }) });
 
 const submit = defineRoute(
   {
@@ -55,7 +54,7 @@ const list = defineRoute(
     path: "/sessions/{id}/submissions",
     tags: ["exam"],
     summary: "A session's submissions by step and attempt (owner, reviewer, proctor, admin)",
-    request: { params: uuidParams("id"), query: z.object({ step: z.coerce.number().int().min(1).max(1000).optional() }) },
+    request: { params: uuidParams("id"), query: z.object({ step: StepNo.optional() }) },
     responses: { 200: json(SubmissionList, "Submissions") },
   },
   404,
