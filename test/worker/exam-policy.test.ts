@@ -102,6 +102,7 @@ describe("policy audit trail", () => {
     const seen: { userId: string; id: string }[] = [];
     let cursor: string | null = null;
     let pages = 0;
+    let auditCursor: string | undefined;
     do {
       const res: CallResult<z.infer<typeof PolicyEventPage>> = await call(
         "GET",
@@ -111,6 +112,7 @@ describe("policy audit trail", () => {
       expect(res.status).toBe(200);
       seen.push(...res.body.items.filter((e) => e.userId === a.sub || e.userId === b.sub));
       cursor = res.body.nextCursor;
+      auditCursor ??= cursor ?? undefined;
       pages++;
     } while (cursor && pages < 100);
     expect(seen).toHaveLength(6);
@@ -120,6 +122,11 @@ describe("policy audit trail", () => {
 
     expectProblem(await q("cursor=garbage"), 422, "validation_failed");
     expectProblem(await q("verdict=MAYBE"), 422, "validation_failed");
+    // A real cursor of this list keys (user, time, id): another list, keyed (time, id), refuses it.
+    expect(auditCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    const foreign = await call("GET", `/api/v1/exam/sessions?cursor=${auditCursor}`, { token: admin.bearer });
+    expectProblem(foreign, 422, "validation_failed");
+    expect(foreign.body.errors[0].path).toBe("query.cursor");
   });
 });
 
