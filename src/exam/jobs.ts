@@ -2,11 +2,9 @@ import { sql } from "drizzle-orm";
 import type { Bindings } from "../platform/context";
 import { backgroundDatabase } from "../platform/db";
 
-/**
- * Jobs act for no user, so each calls one SECURITY DEFINER function of migration 0004 (one
- * statement, one round trip) rather than holding a policy that reaches every learner's rows.
- * Both are idempotent and safe to overlap: a row already moved or deleted matches nothing.
- */
+// Jobs act for no user, so each calls one SECURITY DEFINER function of migration 0004 (one
+// statement, one round trip) rather than holding a policy that reaches every learner's rows.
+// Both are idempotent and safe to overlap: a row already moved or deleted matches nothing.
 /**
  * Abandons RUNNING or PAUSED sessions without activity (a transition, a cell execution, a step
  * submission: each bumps updated_at) for EXAM_SESSION_IDLE_TIMEOUT_SEC (default 30 minutes).
