@@ -5,7 +5,7 @@ import { ApiError } from "../platform/problem";
 import { createRouter } from "../platform/router";
 import { defineRoute, json } from "../platform/route";
 import { Timestamp } from "../platform/schemas";
-import { requireRole } from "./access";
+import { requireRole } from "../platform/auth";
 import { analyticsDataset } from "./consumers";
 import { eventMetrics } from "./events-schema";
 

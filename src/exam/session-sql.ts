@@ -2,7 +2,7 @@ import { and, eq, inArray, sql, type SQL } from "drizzle-orm";
 import { hasRole, type Principal } from "../platform/auth";
 import type { Database } from "../platform/db";
 import { columnsOf } from "../platform/table-schema";
-import { requireRole } from "./access";
+import { requireRole } from "../platform/auth";
 import { outboxFrom, type EventFrom } from "./outbox-from";
 import { sessions } from "./schema";
 import { TRANSITIONS, type TransitionName } from "./session-machine";

@@ -60,8 +60,7 @@ export async function runAs<T extends readonly BatchItem<"pg">[]>(
  * the bindings and a client whose request id names the work, so logs and round-trip counts say
  * what ran.
  */
-export function backgroundDatabase(env: Bindings, name: string): { config: Config; db: Database; requestId: string } {
+export function backgroundDatabase(env: Bindings, name: string, requestId = `${name}-${crypto.randomUUID()}`): { config: Config; db: Database; requestId: string } {
   const config = loadConfig(env);
-  const requestId = `${name}-${crypto.randomUUID()}`;
   return { config, db: createDatabase(config, requestId), requestId };
 }
