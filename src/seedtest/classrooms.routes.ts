@@ -22,7 +22,7 @@ const ClassroomInput = insertSchema(classrooms, {
   .strict()
   .openapi("SeedtestClassroomInput");
 
-const ClassroomPatch = patchBody(ClassroomInput.partial().strict()).openapi("SeedtestClassroomPatch");
+const ClassroomPatch = patchBody(ClassroomInput.partial()).openapi("SeedtestClassroomPatch");
 
 export const Classroom = rowSchema(classrooms, { metadata: JsonObject.nullable() }).openapi("SeedtestClassroom");
 export const ClassroomPage = pageOf(Classroom, "SeedtestClassroomPage");

@@ -132,6 +132,9 @@ describe("seedtest classrooms", () => {
     const empty = await call("PATCH", `${BASE}/classrooms/${room.classroomId}`, { token: teacher, body: {} });
     expectProblem(empty, 422, "validation_failed");
     expect((await roundTrips(empty.requestId)).neon).toBe(0);
+    const unknown = await call("PATCH", `${BASE}/classrooms/${room.classroomId}`, { token: teacher, body: { name: "4-B", classroomId: "renamed-id" } });
+    expectProblem(unknown, 422, "validation_failed");
+    expect((await roundTrips(unknown.requestId)).neon).toBe(0);
     expectProblem(await call("GET", `${BASE}/classrooms?cursor=not-a-cursor`, { token: teacher }), 422, "validation_failed");
     expectProblem(await call("GET", `${BASE}/classrooms?limit=1000`, { token: teacher }), 422, "validation_failed");
     expectProblem(await call("GET", `${BASE}/classrooms`), 401, "unauthenticated");
