@@ -37,5 +37,11 @@ function keyPartText(part: KeyPart): z.ZodType {
 export function newestFirst(parts: readonly KeyPart[]) {
   const k = keyset(parts, "desc");
   const Key = z.tuple(parts.map(keyPartText) as [z.ZodType, ...z.ZodType[]]);
-  return { ...k, after: (cursor: string | undefined) => (decodeCursor(cursor, Key), k.after(cursor)) };
+  return {
+    ...k,
+    after(cursor: string | undefined) {
+      decodeCursor(cursor, Key);
+      return k.after(cursor);
+    },
+  };
 }
