@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import { Column, is } from "drizzle-orm";
 import type { Principal } from "../platform/auth";
-import { JsonObject } from "../platform/input";
-import { CursorParam, DateKey, ExactTimeKey, Limit } from "../platform/paging";
+import { DateKey, decodeCursor, ExactTimeKey, keyset, type KeyPart } from "../platform/paging";
 import { fieldError } from "../platform/problem";
 
 /**
@@ -16,23 +16,32 @@ export const UserId = z.uuid().transform((s) => s.toLowerCase());
 /** Client-visible text keys (classroom, session, topic ids). */
 export const TextId = z.string().min(1).max(128);
 
-export const Metadata = JsonObject.openapi({ description: "Free-form JSON object" });
-
-export const IsoDate = z.iso.date().refine((d) => d >= "2000-01-01" && d <= "2100-12-31", "must be between 2000-01-01 and 2100-12-31");
-
-export const PageQuery = { limit: Limit, cursor: CursorParam };
-
-export function page<T extends z.ZodType>(item: T, name: string) {
-  return z
-    .object({ items: z.array(item), nextCursor: z.string().nullable().openapi({ description: "Pass as cursor for the next page; null on the last" }) })
-    .openapi(name);
+/** Path parameters that are text ids, by name: the seedtest tables key rows by TEXT, not by UUID. */
+export function textParams<K extends string>(...names: K[]) {
+  return z.object(Object.fromEntries(names.map((n) => [n, TextId.openapi({ param: { name: n, in: "path" } })])) as Record<K, typeof TextId>);
 }
-
-/** Seedtest cursors: newest first by an exact timestamp then a text id; features by date, topic, user. */
-export const TimeKey = z.tuple([ExactTimeKey, TextId]);
-export const FeaturesKey = z.tuple([DateKey, TextId, TextId]);
 
 /** Rejects a time or date range whose end lies before its start. */
 export function checkRange(from: string | undefined, to: string | undefined) {
   if (from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)) throw fieldError("query.to", "must not be before from");
+}
+
+/** The form a cursor's part takes for its column: Postgres would read "yesterday" as a timestamp, or fail on text it cannot cast. */
+function keyPartText(part: KeyPart): z.ZodType {
+  if (is(part, Column) && part.columnType === "PgTimestamp" && part.getSQLType().includes("with time zone")) return ExactTimeKey;
+  if (is(part, Column) && part.columnType === "PgDateString") return DateKey;
+  return TextId;
+}
+
+/** keyset() (newest first) whose cursor parts are checked against their columns' types before they reach Postgres. */
+export function newestFirst(parts: readonly KeyPart[]) {
+  const k = keyset(parts, "desc");
+  const Key = z.tuple(parts.map(keyPartText) as [z.ZodType, ...z.ZodType[]]);
+  return {
+    ...k,
+    after(cursor: string | undefined) {
+      decodeCursor(cursor, Key);
+      return k.after(cursor);
+    },
+  };
 }
