@@ -46,10 +46,26 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sh
   return parsed.data;
 }
 
-/** Key parts: Postgres `timestamp::text`, exactTime() text, and a date. */
-export const PgTimestampKey = z.string().regex(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?$/);
-export const ExactTimeKey = z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
-export const DateKey = z.iso.date();
+/**
+ * What a key part may look like in a cursor, by its SQL type: checked before it reaches Postgres,
+ * which would read "yesterday" or "infinity" as a time, or fail on text it cannot cast.
+ */
+const realTime = (s: string) => !Number.isNaN(Date.parse(s.endsWith("Z") ? s : `${s}Z`));
+const KEY_FORMS = {
+  timestamptz: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/).refine(realTime),
+  timestamp: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/).refine(realTime),
+  date: z.iso.date(),
+  uuid: z.uuid(),
+  integer: z.string().regex(/^-?\d{1,19}$/),
+  number: z.string().regex(/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i),
+  text: z.string().max(256),
+};
+const formOf = (cast: string): z.ZodType<string> => {
+  if (cast === "timestamptz" || cast === "timestamp" || cast === "date" || cast === "uuid") return KEY_FORMS[cast];
+  if (/^(bigint|integer|smallint)$/.test(cast)) return KEY_FORMS.integer;
+  if (/^(real|double precision|numeric)/.test(cast)) return KEY_FORMS.number;
+  return KEY_FORMS.text;
+};
 
 /** Splits off the one extra row a list fetched to learn whether another page follows. */
 export function paginate<T>(rows: T[], limit: number, keyOf: (last: T) => unknown): { items: T[]; nextCursor: string | null } {
@@ -84,6 +100,9 @@ function keyCodec(part: KeyPart): { expr: SQL | AnyColumn; text: SQL<string>; ca
     case "PgBigSerial64":
     case "PgBigInt64":
       return { expr: part, text: sql<string>`${part}::text`, cast: "bigint" };
+    case "PgDateString":
+    case "PgDate":
+      return { expr: part, text: sql<string>`${part}::text`, cast: "date" };
     default:
       return { expr: part, text: sql<string>`${part}::text`, cast: part.getSQLType() };
   }
@@ -102,7 +121,7 @@ export function keyset(parts: readonly (KeyPart | [KeyPart, Direction])[], direc
     return { ...keyCodec(part), dir };
   });
   const names = specs.map((_, i) => `__key${i}`);
-  const Key = z.tuple(specs.map(() => z.string().max(256)) as [z.ZodString, ...z.ZodString[]]);
+  const Key = z.tuple(specs.map((s) => formOf(s.cast)) as [z.ZodType<string>, ...z.ZodType<string>[]]);
   const value = (key: string[], i: number) => sql`${key[i]}::${sql.raw(specs[i]!.cast)}`;
   const beyond = (i: number, key: string[]) => (specs[i]!.dir === "desc" ? sql`${specs[i]!.expr} < ${value(key, i)}` : sql`${specs[i]!.expr} > ${value(key, i)}`);
   return {

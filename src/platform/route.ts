@@ -61,5 +61,5 @@ export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { "application/json": { schema } },
 });
 
-/** A required JSON request body. */
-export const jsonBody = <T extends z.ZodType>(schema: T) => ({ required: true, content: { "application/json": { schema } } });
+/** A JSON request body; an optional one may be left out, with or without a Content-Type (it reads as `{}`). */
+export const jsonBody = <T extends z.ZodType>(schema: T, { required = true } = {}) => ({ required, content: { "application/json": { schema } } });

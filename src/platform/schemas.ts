@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { CursorParam, Limit } from "./paging";
+import { fieldError } from "./problem";
 
 /** A calendar date a person would plan with: ISO, between 2000 and 2100. */
 export const IsoDate = z.iso.date().refine((d) => d >= "2000-01-01" && d <= "2100-12-31", "must be between 2000-01-01 and 2100-12-31");
@@ -10,6 +11,19 @@ export const Timestamp = z.iso.datetime({ offset: true });
 /** Path parameters that are UUIDs, by name: `uuidParams("id")`, `uuidParams("id", "runId")`. */
 export function uuidParams<K extends string>(...names: K[]) {
   return z.object(Object.fromEntries(names.map((n) => [n, z.uuid().openapi({ param: { name: n, in: "path" } })])) as Record<K, z.ZodUUID>);
+}
+
+/** A client-visible text key (tables keyed by TEXT rather than UUID). */
+export const TextId = z.string().min(1).max(128);
+
+/** Path parameters that are text keys, by name. */
+export function textParams<K extends string>(...names: K[]) {
+  return z.object(Object.fromEntries(names.map((n) => [n, TextId.openapi({ param: { name: n, in: "path" } })])) as Record<K, typeof TextId>);
+}
+
+/** Refuses a time or date range (`from`, `to` of a query) whose end lies before its start, naming `to`. */
+export function checkRange(from: string | undefined, to: string | undefined, path = "query.to") {
+  if (from !== undefined && to !== undefined && Date.parse(to) < Date.parse(from)) throw fieldError(path, "must not be before from");
 }
 
 /** `?limit=&cursor=` of every keyset list. */

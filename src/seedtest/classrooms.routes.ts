@@ -1,15 +1,16 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import { runAs } from "../platform/db";
+import { keyset } from "../platform/paging";
 import { JsonObject, patchBody } from "../platform/input";
 import { ApiError, notFound } from "../platform/problem";
 import { defineRoute, json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
-import { PageQuery, pageOf, Timestamp } from "../platform/schemas";
+import { PageQuery, Timestamp, checkRange, pageOf, textParams } from "../platform/schemas";
 import { columnsOf, insertSchema, rowSchema } from "../platform/table-schema";
 import { classroomInUse, classroomLock, keepsOrg, mayChangeClassroom } from "./classroom-sql";
 import { classrooms } from "./schema";
-import { checkRange, newestFirst, textParams, UserId } from "./shared";
+import { UserId } from "./shared";
 
 const ClassroomInput = insertSchema(classrooms, {
   name: z.string().trim().min(1).max(200),
@@ -99,7 +100,7 @@ const deleteClassroom = defineRoute(
 );
 
 const byId = (id: string) => eq(classrooms.classroomId, id);
-const newest = newestFirst([classrooms.createdAt, classrooms.classroomId]);
+const newest = keyset([classrooms.createdAt, classrooms.classroomId], "desc");
 
 export const classroomRoutes = createRouter()
   .openapi(createClassroom, async (c) => {

@@ -1,13 +1,14 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import { runAs } from "../platform/db";
+import { keyset } from "../platform/paging";
 import { JsonObject } from "../platform/input";
 import { defineRoute, json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
-import { IsoDate, PageQuery, pageOf } from "../platform/schemas";
+import { IsoDate, PageQuery, TextId, checkRange, pageOf } from "../platform/schemas";
 import { columnsOf, insertSchema, rowSchema } from "../platform/table-schema";
 import { featuresTopicDaily } from "./schema";
-import { callerId, checkRange, newestFirst, TextId, UserId } from "./shared";
+import { callerId, UserId } from "./shared";
 
 const FeaturesInput = insertSchema(featuresTopicDaily, {
   features: JsonObject.openapi({ description: "Aggregated features, e.g. {accuracy, attempts, time_spent}", example: { accuracy: 0.75, attempts: 4, time_spent: 360 } }),
@@ -58,7 +59,7 @@ const listFeatures = defineRoute({
 });
 
 const t = featuresTopicDaily;
-const newest = newestFirst([t.date, t.topicId, t.userId]);
+const newest = keyset([t.date, t.topicId, t.userId], "desc");
 
 export const featureRoutes = createRouter()
   .openapi(putFeatures, async (c) => {

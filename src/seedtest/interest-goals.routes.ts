@@ -1,12 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import { runAs } from "../platform/db";
+import { keyset } from "../platform/paging";
 import { defineRoute, json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
-import { PageQuery, pageOf } from "../platform/schemas";
+import { PageQuery, pageOf, textParams } from "../platform/schemas";
 import { columnsOf, insertSchema, rowSchema } from "../platform/table-schema";
 import { interestGoals } from "./schema";
-import { callerId, newestFirst, textParams, UserId } from "./shared";
+import { callerId, UserId } from "./shared";
 
 const GoalInput = insertSchema(interestGoals, {
   userId: UserId.optional().openapi({ description: "Whose goal; defaults to the caller (admins may set anyone's)" }),
@@ -43,7 +44,7 @@ const listGoals = defineRoute({
   responses: { 200: json(GoalPage, "A page of goals") },
 });
 
-const newest = newestFirst([interestGoals.setAt, interestGoals.topicId]);
+const newest = keyset([interestGoals.setAt, interestGoals.topicId], "desc");
 
 export const interestGoalRoutes = createRouter()
   .openapi(putGoal, async (c) => {

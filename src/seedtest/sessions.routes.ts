@@ -1,16 +1,17 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
 import { runAs } from "../platform/db";
+import { keyset } from "../platform/paging";
 import { JsonObject } from "../platform/input";
 import { ApiError, fieldError, notFound } from "../platform/problem";
 import { defineRoute, json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
-import { PageQuery, pageOf, Timestamp } from "../platform/schemas";
+import { PageQuery, TextId, Timestamp, checkRange, pageOf, textParams } from "../platform/schemas";
 import { columnsOf, insertSchema, rowSchema } from "../platform/table-schema";
 import { classroomLock } from "./classroom-sql";
 import { sessions } from "./schema";
 import { insertSession } from "./session-sql";
-import { callerId, checkRange, newestFirst, TextId, textParams, UserId } from "./shared";
+import { callerId, UserId } from "./shared";
 
 const SessionStart = insertSchema(sessions, {
   classroomId: () => TextId.openapi({ description: "A classroom the caller can see; checked when the session starts" }),
@@ -48,7 +49,7 @@ const endSession = defineRoute(
     path: "/sessions/{sessionId}/end",
     tags,
     summary: "End a session (once; endedAt ≥ startedAt)",
-    request: { params: IdParam, body: { required: false, content: { "application/json": { schema: SessionEnd } } } },
+    request: { params: IdParam, body: jsonBody(SessionEnd, { required: false }) },
     responses: { 200: json(Session, "Ended") },
   },
   403,
@@ -86,7 +87,7 @@ const getSession = defineRoute(
 );
 
 const byId = (id: string) => eq(sessions.sessionId, id);
-const newest = newestFirst([sessions.startedAt, sessions.sessionId]);
+const newest = keyset([sessions.startedAt, sessions.sessionId], "desc");
 
 export const sessionRoutes = createRouter()
   .openapi(startSession, async (c) => {
