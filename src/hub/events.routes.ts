@@ -32,7 +32,7 @@ const EventInput = z
 
 const IngestBody = z.object({ events: z.array(EventInput).min(1).max(MAX_BATCH) }).strict().openapi("LearningEventBatch");
 
-const IngestResult = z
+export const IngestResult = z
   .object({
     received: z.number().int(),
     inserted: z.number().int(),
