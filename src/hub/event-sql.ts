@@ -5,7 +5,7 @@ import { toPgTimestamp } from "./pg-time";
 import { learningHistory, type EVENT_TYPES } from "./schema";
 
 /** A learning event as the ingest route takes it. */
-export interface NewEvent {
+export interface IncomingEvent {
   eventId: string;
   eventType: (typeof EVENT_TYPES)[number];
   sourceNode: number;
@@ -15,7 +15,7 @@ export interface NewEvent {
 }
 
 /** An archived history row: the live row's columns and the archive table it is kept in. */
-export type ArchivedEvent = Omit<typeof learningHistory.$inferSelect, "id"> & { id: string; partition: string };
+type ArchivedEvent = Omit<typeof learningHistory.$inferSelect, "id"> & { id: string; partition: string };
 
 /** A history row as responses carry it: the bigint id as text (JSON numbers cannot hold every bigint). */
 export const eventColumns = { ...columnsOf(learningHistory), id: sql<string>`${learningHistory.id}::text` };
@@ -25,7 +25,7 @@ export const ensurePartitions = (db: Database, months: string[]) =>
   db.execute<{ created: string[] }>(sql`select hub.ensure_learning_history_partitions(${`{${months.join(",")}}`}::date[]) as created`);
 
 /** First day (UTC) of each month the batch touches: the partitions it needs. */
-const monthsOf = (events: NewEvent[]) => [...new Set(events.map((e) => new Date(e.occurredAt).toISOString().slice(0, 7)))].map((m) => `${m}-01`);
+const monthsOf = (events: IncomingEvent[]) => [...new Set(events.map((e) => new Date(e.occurredAt).toISOString().slice(0, 7)))].map((m) => `${m}-01`);
 
 /**
  * A whole batch for one student, as two statements of one transaction: the partitions its months
@@ -33,7 +33,7 @@ const monthsOf = (events: NewEvent[]) => [...new Set(events.map((e) => new Date(
  * same statement whether the caller may write for this student. An event already stored (same
  * event_id and occurred_at) is skipped: a retried batch adds nothing.
  */
-export function ingestStatements(db: Database, studentId: string, events: NewEvent[]) {
+export function ingestStatements(db: Database, studentId: string, events: IncomingEvent[]) {
   const rows = JSON.stringify(
     events.map((e) => ({
       event_id: e.eventId,
