@@ -3,7 +3,8 @@ import { servicePrincipal } from "../platform/auth";
 import type { Bindings } from "../platform/context";
 import { backgroundDatabase, runAs, type Database } from "../platform/db";
 import { log } from "../platform/log";
-import { toPgTimestamp } from "./paging";
+import { ensurePartitions } from "./event-sql";
+import { toPgTimestamp } from "./pg-time";
 import { runTaskStatement, type ClaimedTask } from "./reports";
 import { nextRunAt, type ScheduleType } from "./schedule";
 
@@ -34,7 +35,7 @@ export async function createPartitionsAhead(env: Bindings, scheduledTime: number
     utcDate(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + i, 1))),
   );
   const [result] = await runAs(db, HUB_SERVICE, [
-    db.execute<{ created: string[] }>(sql`select hub.ensure_learning_history_partitions(${`{${months.join(",")}}`}::date[]) as created`),
+    ensurePartitions(db, months),
   ] as const);
   return { through: months.at(-1)!.slice(0, 7), created: result.rows[0]?.created ?? [] };
 }

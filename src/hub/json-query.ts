@@ -14,11 +14,3 @@ export const JsonObjectParam = z
     ctx.addIssue({ code: "custom", message: "must be a JSON object" });
     return z.NEVER;
   });
-
-export const Timestamp = z.iso.datetime({ offset: true });
-
-/** Postgres TIMESTAMP text (UTC) of an ISO instant. */
-export const toPgTimestamp = (iso: string | Date) => new Date(iso).toISOString().replace("T", " ").replace("Z", "");
-
-/** ISO instant of Postgres TIMESTAMP text (UTC), for rows read with raw SQL. */
-export const fromPgTimestamp = (t: string) => new Date(`${t.replace(" ", "T")}Z`).toISOString();
