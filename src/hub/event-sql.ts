@@ -1,4 +1,4 @@
-import { sql } from "drizzle-orm";
+import { getTableColumns, sql } from "drizzle-orm";
 import type { Database } from "../platform/db";
 import { columnsOf } from "../platform/table-schema";
 import { toPgTimestamp } from "./pg-time";
@@ -18,7 +18,7 @@ export interface IncomingEvent {
 type ArchivedEvent = Omit<typeof learningHistory.$inferSelect, "id"> & { id: string; partition: string };
 
 /** A history row as responses carry it: the bigint id as text (JSON numbers cannot hold every bigint). */
-export const eventColumns = { ...columnsOf(learningHistory), id: sql<string>`${learningHistory.id}::text` };
+export const eventColumns = columnsOf(learningHistory);
 
 /** Makes sure each month (its first day, YYYY-MM-01) has its partition; returns the partitions it created. */
 export const ensurePartitions = (db: Database, months: string[]) =>
@@ -72,6 +72,6 @@ export function archivedEvents(db: Database, studentId: string, range: { from: s
 
 /** An archived row read like a live one: each column decoded by the table's own column (dates, jsonb). */
 export function archivedEvent(raw: Record<string, unknown>): ArchivedEvent {
-  const row = Object.entries(columnsOf(learningHistory)).map(([key, column]) => [key, raw[column.name] === null ? null : column.mapFromDriverValue(raw[column.name])]);
+  const row = Object.entries(getTableColumns(learningHistory)).map(([key, column]) => [key, raw[column.name] === null ? null : column.mapFromDriverValue(raw[column.name])]);
   return { ...Object.fromEntries(row), id: String(raw.id), partition: String(raw.partition_name) } as ArchivedEvent;
 }

@@ -6,15 +6,14 @@ import { keyset } from "../platform/paging";
 import { ApiError, notFound } from "../platform/problem";
 import { defineRoute, json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
-import { listOf, pageOf, PageQuery, Timestamp, uuidParams } from "../platform/schemas";
+import { JsonObjectParam, PageQuery, Timestamp, listOf, pageOf, uuidParams } from "../platform/schemas";
 import { rowSchema } from "../platform/table-schema";
 import { requireAdmin, requireStaff } from "./access";
 import { archivedEvent, archivedEvents, eventColumns, ingestStatements } from "./event-sql";
-import { JsonObjectParam } from "./json-query";
 import { EVENT_TYPES, learningHistory } from "./schema";
 import { visibleStudent } from "./student-sql";
 
-export const MAX_BATCH = 1000;
+const MAX_BATCH = 1000;
 /** Events are things that happened: a day of clock skew is tolerated, the future is not. */
 const FUTURE_SKEW_MS = 24 * 3600 * 1000;
 

@@ -6,10 +6,9 @@ import { keyset } from "../platform/paging";
 import { notFound } from "../platform/problem";
 import { defineRoute, json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
-import { pageOf, PageQuery, uuidParams } from "../platform/schemas";
+import { JsonObjectParam, PageQuery, pageOf, uuidParams } from "../platform/schemas";
 import { columnsOf, insertSchema, rowSchema } from "../platform/table-schema";
 import { requireSchool, requireStaff } from "./access";
-import { JsonObjectParam } from "./json-query";
 import { students } from "./schema";
 
 const Metadata = JsonObject.openapi({ example: { learning_style: "visual", interests: ["math"] } });

@@ -58,7 +58,8 @@ const KEY_FORMS = {
   uuid: z.uuid(),
   integer: z.string().regex(/^-?\d{1,19}$/),
   number: z.string().regex(/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i),
-  text: z.string().max(256),
+  // Text key parts are ids, which the API caps at 128 characters (TextId).
+  text: z.string().min(1).max(128),
 };
 const formOf = (cast: string): z.ZodType<string> => {
   if (cast === "timestamptz" || cast === "timestamp" || cast === "date" || cast === "uuid") return KEY_FORMS[cast];

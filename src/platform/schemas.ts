@@ -37,3 +37,18 @@ export const pageOf = <T extends z.ZodType>(item: T, name: string) =>
 
 /** A whole list in one answer (short, bounded lists). */
 export const listOf = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item) }).openapi(name);
+
+/** A JSON object given as a query parameter (for JSONB containment filters); NUL and depth are checked like any input. */
+export const JsonObjectParam = z
+  .string()
+  .max(2048)
+  .transform((s, ctx) => {
+    try {
+      const v = JSON.parse(s);
+      if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: "custom", message: "must be a JSON object" });
+    return z.NEVER;
+  });

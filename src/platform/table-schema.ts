@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { getTableColumns, type Column, type Table } from "drizzle-orm";
+import { getTableColumns, sql, type Column, type SQL, type Table } from "drizzle-orm";
 import { createSchemaFactory } from "drizzle-zod";
 
 /**
@@ -54,5 +54,18 @@ export function rowSchema<T extends Table, O extends Partial<Record<keyof T["$in
 /** What an INSERT takes (drizzle-zod: generated and defaulted columns optional), for request bodies built from a table. */
 export const insertSchema = factory.createInsertSchema;
 
-/** Every column of a table, by property name: the select list of a whole row. */
-export const columnsOf = getTableColumns;
+const isBigInt = (column: Column) => column.columnType === "PgBigInt64" || column.columnType === "PgBigSerial64";
+
+type WireColumns<T extends Table> = {
+  [K in keyof T["_"]["columns"]]: T["_"]["columns"][K] extends { _: { dataType: "bigint" } } ? SQL<string> : T["_"]["columns"][K];
+};
+
+/**
+ * Every column of a table, by property name: the select list of a whole row as rowSchema()
+ * describes it. 64-bit integers are read as text (JSON has no such numbers; c.json cannot write a BigInt).
+ */
+export function columnsOf<T extends Table>(table: T): WireColumns<T> {
+  return Object.fromEntries(
+    Object.entries(getTableColumns(table)).map(([key, column]) => [key, isBigInt(column) ? sql<string>`${column}::text` : column]),
+  ) as WireColumns<T>;
+}
