@@ -4,6 +4,9 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { EVERY_MINUTE } from "../../src/platform/system";
 import worker from "../../functions/worker";
+import { createWorker } from "../../functions/create-worker";
+import { createRouter } from "../../src/platform/router";
+import { defineSystem } from "../../src/platform/system";
 import { consumerRequestId } from "../../src/exam/consumers";
 import { consumedEvents, outboxEvents, outboxInsert } from "../../src/platform/outbox";
 import type { AppEnv } from "../../src/platform/context";
@@ -111,6 +114,20 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
     expect((await outboxRow(eventId)).publishedAt).toBeInstanceOf(Date);
     await deliveredTimes(eventId, 1);
     expect((await mistakes(user)).map((r) => r.error_code)).toEqual(["E_CRON"]);
+  });
+
+  it("relays from a Worker's cron only the events of the systems it serves", async () => {
+    // Systems of the test's own, which no other Worker of the suite serves, so no other cron claims their rows.
+    const [mine, other] = [`probe-${crypto.randomUUID()}`, `probe-${crypto.randomUUID()}`];
+    const row = (system: string) => ({ id: crypto.randomUUID(), system, eventType: "PROBED", actorId: null, entityId: null, payload: {} });
+    const [ownEvent, otherEvent] = [row(mine), row(other)];
+    await db.insert(outboxEvents).values([ownEvent, otherEvent]);
+    const alone = createWorker([defineSystem({ name: mine, title: "Test probe", router: createRouter(), docs: [] })]);
+    const ctx = createExecutionContext();
+    await alone.scheduled(createScheduledController({ cron: EVERY_MINUTE, scheduledTime: Date.now() }), testEnv as never, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await outboxRow(ownEvent.id)).toMatchObject({ attempts: 1, publishedAt: expect.any(Date) });
+    expect(await outboxRow(otherEvent.id)).toMatchObject({ attempts: 0, publishedAt: null, claimedUntil: null });
   });
 
   it("writes the outbox row in the same batch as a change, so a failed batch emits nothing", async () => {
