@@ -190,12 +190,14 @@ export function relayOutboxJob(systems: readonly string[]): ScheduledJob {
  * `relayAfterResponse(c)` just before `return c.json(...)`. The relay runs after the response is
  * sent (waitUntil), on its own request id `<requestId>:relay` so it never counts against the
  * request's one round trip; if it fails the cron sends the events within a minute. It flushes only
- * the caller's own events: a busy request never inherits everyone else's backlog.
+ * the caller's own events of the route's system: a busy request never inherits everyone else's
+ * backlog, and this Worker's queue only gets events its consumers serve.
  */
 export function relayAfterResponse(c: Context<AppEnv>): void {
   const requestId = `${c.var.requestId}:relay`;
+  const systems = c.var.system ? [c.var.system] : [];
   c.executionCtx.waitUntil(
-    relayOutbox(c.env, { requestId, actorId: c.var.principal?.userId }).then(
+    relayOutbox(c.env, { requestId, actorId: c.var.principal?.userId, systems }).then(
       () => undefined,
       (err) => log("warn", "outbox relay after request failed; the cron retries", { requestId, error: String(err) }),
     ),

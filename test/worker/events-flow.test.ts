@@ -86,12 +86,19 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
     expect((await roundTrips(consumerRequestId("exam.mistake-aggregator", eventId))).neon).toBe(2);
   });
 
-  it("relays after a response when a route asks, on the request's own relay id", async () => {
+  it("relays after a response when a route asks, on the request's own relay id: the caller's events of the route's system", async () => {
     const user = crypto.randomUUID();
     const eventId = await emit(user, ["E_HOOK"]);
+    // The same caller's event of a system this route is not: another Worker's queue must carry it.
+    const [foreign] = await db
+      .insert(outboxEvents)
+      .values({ id: crypto.randomUUID(), system: `probe-${crypto.randomUUID()}`, eventType: "PROBED", actorId: user, entityId: null, payload: {} })
+      .returning({ id: outboxEvents.id });
     const requestId = `hook-test-${crypto.randomUUID()}`;
     const app = new Hono<AppEnv>().get("/", (c) => {
       c.set("requestId", requestId);
+      c.set("system", "exam");
+      c.set("principal", { userId: user, tenantId: null, roles: [], permissions: [] });
       relayAfterResponse(c);
       return c.text("ok");
     });
@@ -99,6 +106,7 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
     expect((await app.fetch(new Request("https://api.test/"), testEnv, ctx)).status).toBe(200);
     await waitOnExecutionContext(ctx);
     expect((await outboxRow(eventId)).publishedAt).toBeInstanceOf(Date);
+    expect(await outboxRow(foreign!.id)).toMatchObject({ attempts: 0, publishedAt: null });
     expect((await roundTrips(`${requestId}:relay`)).neon).toBe(2);
     expect((await roundTrips(requestId)).neon).toBe(0);
     await deliveredTimes(eventId, 1);
