@@ -3,15 +3,17 @@ import { log } from "../src/platform/log";
 import { pruneOutboxJob, relayOutboxJob } from "../src/platform/relay";
 import { DAILY, EVERY_MINUTE, type ScheduledJob, type System } from "../src/platform/system";
 
-/** The platform's own jobs: every system's events reach the queue, and published ones are forgotten. */
-const PLATFORM_JOBS: Record<string, ScheduledJob[]> = {
-  [EVERY_MINUTE]: [relayOutboxJob],
-  [DAILY]: [pruneOutboxJob],
-};
+/** The platform's own jobs: the served systems' events reach the queue, and published ones are forgotten. */
+function platformJobs(systems: readonly System[]): Record<string, ScheduledJob[]> {
+  return {
+    [EVERY_MINUTE]: [relayOutboxJob(systems.map((s) => s.name))],
+    [DAILY]: [pruneOutboxJob],
+  };
+}
 
 /** The jobs due for a cron: the platform's, then each served system's, in registry order. */
 export function jobsFor(systems: readonly System[], cron: string): ScheduledJob[] {
-  return [...(PLATFORM_JOBS[cron] ?? []), ...systems.flatMap((s) => s.jobs?.[cron as keyof typeof s.jobs] ?? [])];
+  return [...(platformJobs(systems)[cron] ?? []), ...systems.flatMap((s) => s.jobs?.[cron as keyof typeof s.jobs] ?? [])];
 }
 
 export async function handleScheduled(systems: readonly System[], controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {

@@ -13,9 +13,9 @@ export interface DeployInputs {
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]', '0.0.0.0']);
+const SYSTEM_NAMES: readonly string[] = SYSTEMS.map((s) => s.name);
 
 /** What the Worker reads from its environment: the config schema, and the systems to mount. */
-const names = SYSTEMS.map((s) => s.name);
 const CONFIG_VARIABLES = new Set([...Object.keys(ConfigSchema.shape), 'ENABLED_SYSTEMS']);
 
 /** Names a secrets file must not hold: a typo would be a secret nobody reads. */
@@ -40,12 +40,26 @@ export function checkDeployment({ config, secrets, overrides }: DeployInputs): s
       problems.push(`${issue.path.join('.')}: ${issue.code === 'invalid_type' ? 'missing' : issue.message}`);
     }
   }
-  problems.push(...productionRules(env));
+  problems.push(...productionRules(env, config));
   problems.push(...queueRules(config));
   return problems;
 }
 
-function productionRules(env: Record<string, string>): string[] {
+/**
+ * Across the Workers of one wrangler.toml: Cloudflare gives a queue one consumer Worker, so a queue
+ * two of them consume would leave one of them undeployable.
+ */
+export function sharedQueueProblems(configs: DeployConfig[]): string[] {
+  const consumers = new Map<string, string[]>();
+  for (const config of configs) {
+    for (const { queue } of config.consumers) consumers.set(queue, [...(consumers.get(queue) ?? []), config.name]);
+  }
+  return [...consumers]
+    .filter(([, workers]) => workers.length > 1)
+    .map(([queue, workers]) => `queue ${queue}: consumed by ${workers.join(' and ')}; a queue has one consumer Worker`);
+}
+
+function productionRules(env: Record<string, string>, config: DeployConfig): string[] {
   const problems: string[] = [];
   if (env.NEON_FETCH_ENDPOINT) problems.push('NEON_FETCH_ENDPOINT: local only; unset it so the driver talks to Neon');
   const db = parseUrl(env.DB_URL);
@@ -63,8 +77,13 @@ function productionRules(env: Record<string, string>): string[] {
   // The Worker falls back to serving every system when no name matches, so a typo would not fail.
   const systems = (env.ENABLED_SYSTEMS ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const name of systems) {
-    if (!names.includes(name)) problems.push(`ENABLED_SYSTEMS: unknown system "${name}" (one of ${names.join(', ')})`);
+    if (!SYSTEM_NAMES.includes(name)) problems.push(`ENABLED_SYSTEMS: unknown system "${name}" (one of ${SYSTEM_NAMES.join(', ')})`);
   }
+  // [env.<system>] bundles that system alone (test/local/wrangler-envs.test.ts), and serves it
+  // whatever ENABLED_SYSTEMS names.
+  const alone = config.env !== undefined && SYSTEM_NAMES.includes(config.env) ? config.env : undefined;
+  const others = systems.filter((name) => name !== alone && SYSTEM_NAMES.includes(name));
+  if (alone && others.length > 0) problems.push(`ENABLED_SYSTEMS: names ${others.join(', ')}, but --env ${alone} bundles ${alone} alone`);
   return problems;
 }
 

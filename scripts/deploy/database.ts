@@ -12,18 +12,13 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { migrateUp, pgClientExec } from '../lib/migrations';
-import { DEFAULT_SECRETS_FILE, readEnvFile, setEnvValue } from './env-file';
+import { readEnvFile, setEnvValue } from './env-file';
+import { OPTIONS } from './options';
 import { scramVerifier } from './scram';
 
 const API_ROLE = 'app_api';
 
-const { values } = parseArgs({
-  options: {
-    'secrets-file': { type: 'string', default: DEFAULT_SECRETS_FILE },
-    rotate: { type: 'boolean', default: false },
-    print: { type: 'boolean', default: false },
-  },
-});
+const { values } = parseArgs({ options: OPTIONS.database });
 const secretsFile = values['secrets-file'];
 
 /** Neon's pooled endpoint is the direct host with -pooler after the endpoint id. */

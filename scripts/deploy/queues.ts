@@ -1,11 +1,20 @@
-// npm run deploy:queues [-- --dry-run]
-// Creates the queues wrangler.toml names (producers, consumers and their dead-letter queues) that
-// do not exist yet in the Cloudflare account wrangler is logged in to. Safe to re-run.
+// npm run deploy:queues [-- --env SYSTEM] [--dry-run]
+// Creates the queues a Worker of wrangler.toml names (producers, consumers and their dead-letter
+// queues: the all-in-one's, or with --env that system's own) that do not exist yet in the
+// Cloudflare account wrangler is logged in to. Safe to re-run.
 import { parseArgs } from 'node:util';
-import { queueNames, readDeployConfig, wrangler } from './wrangler';
+import { OPTIONS } from './options';
+import { queueNames, readDeployConfig, wrangler, type DeployConfig } from './wrangler';
 
-const { values } = parseArgs({ options: { 'dry-run': { type: 'boolean', default: false } } });
-const names = queueNames(readDeployConfig());
+const { values } = parseArgs({ options: OPTIONS.queues });
+let config: DeployConfig;
+try {
+  config = readDeployConfig(undefined, values.env);
+} catch (error) {
+  console.error(`deploy:queues: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+}
+const names = queueNames(config);
 
 for (const name of names) {
   if (values['dry-run']) {

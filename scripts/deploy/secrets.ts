@@ -1,23 +1,25 @@
-// npm run deploy:secrets [-- --secrets-file F] [--name WORKER] [--dry-run]
+// npm run deploy:secrets [-- --env SYSTEM] [--secrets-file F] [--name WORKER] [--dry-run]
 // Pushes every variable of the git-ignored secrets file (default .deploy/secrets.env) to the
-// Worker with one `wrangler secret bulk`, the values going through stdin (never argv or a temp
-// file). Refuses names that are not configuration variables (a typo would be a secret nobody
-// reads) and names set in wrangler.toml [vars] (Cloudflare refuses a secret and a var of one name).
+// Worker (the all-in-one, or with --env that system's own) with one `wrangler secret bulk`, the
+// values going through stdin (never argv or a temp file). Refuses names that are not configuration
+// variables (a typo would be a secret nobody reads) and names set in that Worker's wrangler.toml
+// vars (Cloudflare refuses a secret and a var of one name).
 import { parseArgs } from 'node:util';
 import { secretNameProblems } from './check';
-import { DEFAULT_SECRETS_FILE, readEnvFile } from './env-file';
-import { readDeployConfig, wrangler } from './wrangler';
+import { readEnvFile } from './env-file';
+import { OPTIONS } from './options';
+import { envFlags, readDeployConfig, wrangler, type DeployConfig } from './wrangler';
 
-const { values } = parseArgs({
-  options: {
-    'secrets-file': { type: 'string', default: DEFAULT_SECRETS_FILE },
-    name: { type: 'string' },
-    'dry-run': { type: 'boolean', default: false },
-  },
-});
+const { values } = parseArgs({ options: OPTIONS.secrets });
 const file = values['secrets-file'];
 const secrets = await readEnvFile(file);
-const config = readDeployConfig();
+let config: DeployConfig;
+try {
+  config = readDeployConfig(undefined, values.env);
+} catch (error) {
+  console.error(`deploy:secrets: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(2);
+}
 const names = Object.keys(secrets);
 
 const problems = secretNameProblems(secrets, config);
@@ -31,7 +33,7 @@ const worker = values.name ?? config.name;
 if (values['dry-run']) {
   console.log(`would set on ${worker}: ${names.join(', ')}`);
 } else {
-  const args = ['secret', 'bulk', ...(values.name ? ['--name', values.name] : [])];
+  const args = ['secret', 'bulk', ...envFlags(values.env), ...(values.name ? ['--name', values.name] : [])];
   const run = await wrangler(args, { input: JSON.stringify(secrets), echo: true });
   process.exitCode = run.code;
 }

@@ -35,7 +35,14 @@ export function createApp(systems: readonly System[]) {
 
   app.use("/api/*", limitBody(), requireJson(), services(), requireAuth(), rateLimit());
   app.route("/api/v1", meRoutes);
-  for (const system of systems) app.route(`/api/v1/${system.name}`, system.router);
+  for (const system of systems) {
+    // Which system a request is for: what relayAfterResponse may flush to this Worker's queue.
+    app.use(`/api/v1/${system.name}/*`, async (c, next) => {
+      c.set("system", system.name);
+      await next();
+    });
+    app.route(`/api/v1/${system.name}`, system.router);
+  }
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", {

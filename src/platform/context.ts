@@ -15,6 +15,8 @@ export interface Variables {
   db: Database;
   redis: Redis;
   cache: Cache;
+  /** The system whose route serves the request (unset on platform routes such as /me). */
+  system?: string;
 }
 
 export interface AppEnv {

@@ -5,6 +5,7 @@ import type { AppEnv, Bindings } from "./context";
 import { backgroundDatabase, createDatabase, type Database } from "./db";
 import { log } from "./log";
 import { consumedEvents, outboxEvents, type EventEnvelope } from "./outbox";
+import type { ScheduledJob } from "./system";
 
 /**
  * The outbox relay: moves committed events from app.outbox_events to the EVENTS queue.
@@ -47,13 +48,15 @@ export interface ClaimedEvent {
 
 /**
  * Claims up to `limit` unpublished rows whose claim is free or expired, oldest first, in one
- * statement; with `actorId`, only that actor's rows (what a request flushes after itself).
+ * statement; with `actorId`, only that actor's rows (what a request flushes after itself); with
+ * `systems`, only those systems' rows.
  */
 export function claimOutbox(
   db: Database,
   limit = RELAY_BATCH,
   leaseSeconds = RELAY_LEASE_SECONDS,
   actorId?: string,
+  systems?: readonly string[],
 ): Promise<ClaimedEvent[]> {
   const claimable = db
     .select({ id: outboxEvents.id })
@@ -64,6 +67,7 @@ export function claimOutbox(
         or(isNull(outboxEvents.claimedUntil), lt(outboxEvents.claimedUntil, sql`now()`)),
         lt(outboxEvents.attempts, RELAY_MAX_ATTEMPTS),
         actorId === undefined ? undefined : eq(outboxEvents.actorId, actorId),
+        systems === undefined ? undefined : inArray(outboxEvents.system, [...systems]),
       ),
     )
     .orderBy(outboxEvents.occurredAt)
@@ -145,7 +149,7 @@ export function markPublished(db: Database, ids: string[]) {
 /** One or more claim → send → mark rounds; `rounds` > 1 drains a backlog (the cron). */
 export async function relayOutbox(
   env: Bindings,
-  opts: { requestId?: string; rounds?: number; actorId?: string } = {},
+  opts: { requestId?: string; rounds?: number; actorId?: string; systems?: readonly string[] } = {},
 ): Promise<RelayReport> {
   const requestId = opts.requestId ?? `relay-${crypto.randomUUID()}`;
   const report: RelayReport = { requestId, claimed: 0, published: 0, rounds: 0 };
@@ -156,7 +160,7 @@ export async function relayOutbox(
   }
   const db = createDatabase(loadConfig(env), requestId);
   for (let round = 0; round < (opts.rounds ?? 1); round++) {
-    const rows = await claimOutbox(db, RELAY_BATCH, RELAY_LEASE_SECONDS, opts.actorId);
+    const rows = await claimOutbox(db, RELAY_BATCH, RELAY_LEASE_SECONDS, opts.actorId, opts.systems);
     report.rounds++;
     report.claimed += rows.length;
     if (!rows.length) break;
@@ -170,9 +174,15 @@ export async function relayOutbox(
   return report;
 }
 
-/** The EVERY_MINUTE job: drains up to CRON_ROUNDS × RELAY_BATCH events. */
-export function relayOutboxJob(env: Bindings): Promise<RelayReport> {
-  return relayOutbox(env, { rounds: CRON_ROUNDS });
+/**
+ * The EVERY_MINUTE job of a Worker serving `systems`: drains up to CRON_ROUNDS × RELAY_BATCH of
+ * their events. Only theirs: the Workers of one database each have their own queue, whose consumer
+ * acks any other system's event untouched, so relaying it there would lose it.
+ */
+export function relayOutboxJob(systems: readonly string[]): ScheduledJob {
+  return function relayOutboxJob(env) {
+    return relayOutbox(env, { rounds: CRON_ROUNDS, systems });
+  };
 }
 
 /**
@@ -180,12 +190,14 @@ export function relayOutboxJob(env: Bindings): Promise<RelayReport> {
  * `relayAfterResponse(c)` just before `return c.json(...)`. The relay runs after the response is
  * sent (waitUntil), on its own request id `<requestId>:relay` so it never counts against the
  * request's one round trip; if it fails the cron sends the events within a minute. It flushes only
- * the caller's own events: a busy request never inherits everyone else's backlog.
+ * the caller's own events of the route's system: a busy request never inherits everyone else's
+ * backlog, and this Worker's queue only gets events its consumers serve.
  */
 export function relayAfterResponse(c: Context<AppEnv>): void {
   const requestId = `${c.var.requestId}:relay`;
+  const systems = c.var.system ? [c.var.system] : [];
   c.executionCtx.waitUntil(
-    relayOutbox(c.env, { requestId, actorId: c.var.principal?.userId }).then(
+    relayOutbox(c.env, { requestId, actorId: c.var.principal?.userId, systems }).then(
       () => undefined,
       (err) => log("warn", "outbox relay after request failed; the cron retries", { requestId, error: String(err) }),
     ),

@@ -1,9 +1,9 @@
 // deploy:check's offline rules (scripts/deploy/check.ts) on the real wrangler.toml: the committed
 // example secrets pass, and each way a production configuration goes wrong is named, by variable,
-// without its value.
+// without its value; a system's own Worker ([env.<system>]) is checked as wrangler reads it.
 import { beforeAll, describe, expect, it } from 'vitest';
-import { checkDeployment } from '../../scripts/deploy/check';
-import { readDeployConfig, type DeployConfig } from '../../scripts/deploy/wrangler';
+import { checkDeployment, sharedQueueProblems } from '../../scripts/deploy/check';
+import { environmentNames, readDeployConfig, type DeployConfig } from '../../scripts/deploy/wrangler';
 import { exampleSecrets } from './helpers';
 
 describe('deploy:check rules', () => {
@@ -89,5 +89,50 @@ describe('deploy:check rules', () => {
       'queue edge-api-events: consumer has no dead_letter_queue',
     ]);
     expect(check({ config: { consumers: [] } })).toEqual(['queue edge-api-events: produced to (EVENTS) but no consumer']);
+  });
+});
+
+describe('deploy:check rules for a system of its own (--env)', () => {
+  let secrets: Record<string, string>;
+  beforeAll(async () => {
+    secrets = await exampleSecrets();
+  });
+
+  it('reads each environment as wrangler does: its name, its vars and its own queues', () => {
+    expect(environmentNames()).toEqual(['exam', 'seedtest', 'agent', 'factory', 'hub']);
+    for (const env of environmentNames()) {
+      const config = readDeployConfig(undefined, env);
+      expect(config.name).toBe(`edge-api-${env}`);
+      expect(config.producers).toEqual([{ binding: 'EVENTS', queue: `edge-api-${env}-events` }]);
+      expect(config.consumers).toEqual([{ queue: `edge-api-${env}-events`, deadLetterQueue: `edge-api-${env}-events-dlq` }]);
+      expect(checkDeployment({ config, secrets, overrides: {} })).toEqual([]);
+    }
+  });
+
+  it("checks the environment's own vars and queues, not the top level's", () => {
+    const config = readDeployConfig(undefined, 'exam');
+    const { API_JWT_AUDIENCE: _audience, ...vars } = config.vars;
+    expect(checkDeployment({ config: { ...config, vars }, secrets, overrides: {} })).toEqual(['API_JWT_AUDIENCE: missing']);
+    expect(checkDeployment({ config: { ...config, consumers: [] }, secrets, overrides: {} })).toEqual([
+      'queue edge-api-exam-events: produced to (EVENTS) but no consumer',
+    ]);
+  });
+
+  it('refuses ENABLED_SYSTEMS naming a system its bundle does not hold, which it would ignore', () => {
+    const config = readDeployConfig(undefined, 'exam');
+    expect(checkDeployment({ config, secrets, overrides: { ENABLED_SYSTEMS: 'exam' } })).toEqual([]);
+    expect(checkDeployment({ config, secrets, overrides: { ENABLED_SYSTEMS: 'exam,hub' } })).toEqual([
+      'ENABLED_SYSTEMS: names hub, but --env exam bundles exam alone',
+    ]);
+  });
+
+  it('finds no queue consumed by two Workers of wrangler.toml, and names one that is', () => {
+    const all = [undefined, ...environmentNames()].map((env) => readDeployConfig(undefined, env));
+    expect(sharedQueueProblems(all)).toEqual([]);
+    const hub = all.find((c) => c.env === 'hub')!;
+    const clash = { ...hub, consumers: [{ queue: 'edge-api-events', deadLetterQueue: 'edge-api-hub-events-dlq' }] };
+    expect(sharedQueueProblems([...all.filter((c) => c !== hub), clash])).toEqual([
+      'queue edge-api-events: consumed by edge-api and edge-api-hub; a queue has one consumer Worker',
+    ]);
   });
 });

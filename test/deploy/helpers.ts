@@ -7,6 +7,12 @@ import { parseEnv, promisify } from 'node:util';
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const EXAMPLE_SECRETS = join(ROOT, 'scripts/deploy/secrets.example.env');
 
+/** The committed wrangler.toml with every `main` made absolute, for edited copies in a scratch directory. */
+export async function wranglerToml(): Promise<string> {
+  const text = await readFile(join(ROOT, 'wrangler.toml'), 'utf8');
+  return text.replace(/^main = "(.*)"$/gm, (_line, main: string) => `main = "${join(ROOT, main)}"`);
+}
+
 export async function exampleSecrets(): Promise<Record<string, string>> {
   return parseEnv(await readFile(EXAMPLE_SECRETS, 'utf8')) as Record<string, string>;
 }

@@ -1,11 +1,11 @@
 // The deploy scripts as an operator runs them, offline: deploy:check passes the committed
 // wrangler.toml and fails on a misspelt key that `wrangler deploy --dry-run` alone lets through;
-// deploy:secrets and deploy:queues act on exactly the names the files hold; deploy:db refuses a
-// pooled URL (its run against a database is in test/migrations/neon-owner.test.ts).
+// with --env it checks, bundles and targets that system's own Worker, and with --all-envs every
+// Worker of the file; deploy:secrets and deploy:queues act on exactly the names the files hold;
+// deploy:db refuses a pooled URL (its run against a database is in test/migrations/neon-owner.test.ts).
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXAMPLE_SECRETS, ROOT, runScript, withTempDir } from './helpers';
+import { EXAMPLE_SECRETS, runScript, withTempDir, wranglerToml } from './helpers';
 
 describe('npm run deploy:check', () => {
   it('passes the committed wrangler.toml with the example secrets', async () => {
@@ -15,9 +15,7 @@ describe('npm run deploy:check', () => {
   });
 
   it('fails on a wrangler.toml key wrangler does not know, naming it', async () => {
-    const toml = (await readFile(join(ROOT, 'wrangler.toml'), 'utf8'))
-      .replace(/^main = .*$/m, `main = "${join(ROOT, 'functions/worker.ts')}"`)
-      .replace(/^dead_letter_queue = /m, 'dead_letter_queu = ');
+    const toml = (await wranglerToml()).replace(/^dead_letter_queue = /m, 'dead_letter_queu = ');
     const run = await withTempDir(async (_dir, write) =>
       runScript('preflight.ts', ['--secrets-file', EXAMPLE_SECRETS, '--config', await write('wrangler.toml', toml)]),
     );
@@ -39,11 +37,72 @@ describe('npm run deploy:check', () => {
   });
 });
 
+describe('npm run deploy:check -- --env <system>', () => {
+  it("passes the exam system's own Worker, by its own name", async () => {
+    const run = await runScript('preflight.ts', ['--secrets-file', EXAMPLE_SECRETS, '--env', 'exam']);
+    expect(run.output).toContain('deploy:check: edge-api-exam ready');
+    expect(run.code).toBe(0);
+  });
+
+  it("checks that environment's section: its queues, and its bundle from its own main", async () => {
+    const toml = (await wranglerToml())
+      .replace('dead_letter_queue = "edge-api-exam-events-dlq"', 'dead_letter_queu = "edge-api-exam-events-dlq"')
+      .replace(/^main = ".*functions\/systems\/exam\.ts"$/m, 'main = "functions/systems/exam-missing.ts"');
+    const run = await withTempDir(async (_dir, write) =>
+      runScript('preflight.ts', ['--secrets-file', EXAMPLE_SECRETS, '--config', await write('wrangler.toml', toml), '--env', 'exam']),
+    );
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('deploy:check: edge-api-exam is not ready to deploy');
+    expect(run.output).toContain('queue edge-api-exam-events: consumer has no dead_letter_queue');
+    expect(run.output).toContain('wrangler deploy --dry-run failed');
+    expect(run.output).toContain('exam-missing.ts');
+  });
+
+  it('names the environments there are when asked for one there is not', async () => {
+    const run = await runScript('preflight.ts', ['--secrets-file', EXAMPLE_SECRETS, '--env', 'exma']);
+    expect(run.code).toBe(2);
+    expect(run.output).toContain('No environment found in configuration with name "exma"');
+    expect(run.output).toContain('["exam","seedtest","agent","factory","hub"]');
+  });
+
+  it('refuses ENABLED_SYSTEMS naming a system the Worker does not bundle', async () => {
+    const run = await runScript('preflight.ts', ['--secrets-file', EXAMPLE_SECRETS, '--env', 'hub', '--var', 'ENABLED_SYSTEMS:exam']);
+    expect(run.code).toBe(1);
+    expect(run.output).toContain('ENABLED_SYSTEMS: names exam, but --env hub bundles hub alone');
+  });
+});
+
+describe('npm run deploy:check -- --all-envs', () => {
+  it('checks the all-in-one and every system Worker, and two consuming one queue', async () => {
+    const toml = (await wranglerToml()).replaceAll('edge-api-hub-events', 'edge-api-events');
+    const run = await withTempDir(async (_dir, write) =>
+      runScript('preflight.ts', ['--secrets-file', EXAMPLE_SECRETS, '--config', await write('wrangler.toml', toml), '--all-envs']),
+    );
+    expect(run.code).toBe(1);
+    for (const worker of ['edge-api', 'edge-api-exam', 'edge-api-seedtest', 'edge-api-agent', 'edge-api-factory', 'edge-api-hub']) {
+      expect(run.output).toContain(`deploy:check: ${worker} ready`);
+    }
+    expect(run.output).toContain('queue edge-api-events: consumed by edge-api and edge-api-hub; a queue has one consumer Worker');
+  });
+
+  it('deploys nothing: a deploy names one Worker', async () => {
+    const run = await runScript('preflight.ts', ['--secrets-file', EXAMPLE_SECRETS, '--all-envs', '--deploy']);
+    expect(run.code).toBe(2);
+    expect(run.output).toContain('--all-envs checks every Worker of the file');
+  });
+});
+
 describe('npm run deploy:secrets', () => {
   it('would push every name of the secrets file, and no value', async () => {
     const run = await runScript('secrets.ts', ['--secrets-file', EXAMPLE_SECRETS, '--name', 'edge-api-exam', '--dry-run']);
     expect(run.code).toBe(0);
     expect(run.output.trim()).toBe('would set on edge-api-exam: API_JWT_JWKS_URL, DB_URL, REDIS_URL, UPSTASH_REDIS_REST_TOKEN');
+  });
+
+  it("targets a system's own Worker with --env", async () => {
+    const run = await runScript('secrets.ts', ['--secrets-file', EXAMPLE_SECRETS, '--env', 'hub', '--dry-run']);
+    expect(run.code).toBe(0);
+    expect(run.output.trim()).toBe('would set on edge-api-hub: API_JWT_JWKS_URL, DB_URL, REDIS_URL, UPSTASH_REDIS_REST_TOKEN');
   });
 
   it('refuses a file with a wrangler.toml var or an unknown name, before calling wrangler', async () => {
@@ -78,5 +137,15 @@ describe('npm run deploy:queues', () => {
     const run = await runScript('queues.ts', ['--dry-run']);
     expect(run.code).toBe(0);
     expect(run.output.trim().split('\n')).toEqual(['would ensure queue edge-api-events', 'would ensure queue edge-api-events-dlq']);
+  });
+
+  it("ensures a system's own queue and dead-letter queue with --env, and refuses an unknown one", async () => {
+    const run = await runScript('queues.ts', ['--env', 'seedtest', '--dry-run']);
+    expect(run.code).toBe(0);
+    expect(run.output.trim().split('\n')).toEqual(['would ensure queue edge-api-seedtest-events', 'would ensure queue edge-api-seedtest-events-dlq']);
+    const unknown = await runScript('queues.ts', ['--env', 'seedtests', '--dry-run']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.output).toContain('No environment found in configuration with name "seedtests"');
+    expect(unknown.output).not.toContain('would ensure');
   });
 });

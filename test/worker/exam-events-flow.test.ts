@@ -5,6 +5,9 @@ import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
 import { EVERY_MINUTE } from "../../src/platform/system";
 import worker from "../../functions/worker";
+import { createWorker } from "../../functions/create-worker";
+import { createRouter } from "../../src/platform/router";
+import { defineSystem } from "../../src/platform/system";
 import { consumerRequestId } from "../../src/exam/consumers";
 import type { MistakeList } from "../../src/exam/mistakes.routes";
 import type { Profile } from "../../src/exam/profile.routes";
@@ -88,12 +91,19 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
     expect((await roundTrips(consumerRequestId("exam.mistake-aggregator", eventId))).neon).toBe(2);
   });
 
-  it("relays after a response when a route asks, on the request's own relay id", async () => {
+  it("relays after a response when a route asks, on the request's own relay id: the caller's events of the route's system", async () => {
     const user = crypto.randomUUID();
     const eventId = await emit(user, ["E_HOOK"]);
+    // The same caller's event of a system this route is not: another Worker's queue must carry it.
+    const [foreign] = await db
+      .insert(outboxEvents)
+      .values({ id: crypto.randomUUID(), system: `probe-${crypto.randomUUID()}`, eventType: "PROBED", actorId: user, entityId: null, payload: {} })
+      .returning({ id: outboxEvents.id });
     const requestId = `hook-test-${crypto.randomUUID()}`;
     const app = new Hono<AppEnv>().get("/", (c) => {
       c.set("requestId", requestId);
+      c.set("system", "exam");
+      c.set("principal", { userId: user, tenantId: null, roles: [], permissions: [] });
       relayAfterResponse(c);
       return c.text("ok");
     });
@@ -101,6 +111,7 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
     expect((await app.fetch(new Request("https://api.test/"), testEnv, ctx)).status).toBe(200);
     await waitOnExecutionContext(ctx);
     expect((await outboxRow(eventId)).publishedAt).toBeInstanceOf(Date);
+    expect(await outboxRow(foreign!.id)).toMatchObject({ attempts: 0, publishedAt: null });
     expect((await roundTrips(`${requestId}:relay`)).neon).toBe(2);
     expect((await roundTrips(requestId)).neon).toBe(0);
     await deliveredTimes(eventId, 1);
@@ -116,6 +127,20 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
     expect((await outboxRow(eventId)).publishedAt).toBeInstanceOf(Date);
     await deliveredTimes(eventId, 1);
     expect((await mistakes(user)).map((r) => r.error_code)).toEqual(["E_CRON"]);
+  });
+
+  it("relays from a Worker's cron only the events of the systems it serves", async () => {
+    // Systems of the test's own, which no other Worker of the suite serves, so no other cron claims their rows.
+    const [mine, other] = [`probe-${crypto.randomUUID()}`, `probe-${crypto.randomUUID()}`];
+    const row = (system: string) => ({ id: crypto.randomUUID(), system, eventType: "PROBED", actorId: null, entityId: null, payload: {} });
+    const [ownEvent, otherEvent] = [row(mine), row(other)];
+    await db.insert(outboxEvents).values([ownEvent, otherEvent]);
+    const alone = createWorker([defineSystem({ name: mine, title: "Test probe", router: createRouter(), docs: [] })]);
+    const ctx = createExecutionContext();
+    await alone.scheduled(createScheduledController({ cron: EVERY_MINUTE, scheduledTime: Date.now() }), testEnv as never, ctx);
+    await waitOnExecutionContext(ctx);
+    expect(await outboxRow(ownEvent.id)).toMatchObject({ attempts: 1, publishedAt: expect.any(Date) });
+    expect(await outboxRow(otherEvent.id)).toMatchObject({ attempts: 0, publishedAt: null, claimedUntil: null });
   });
 
   it("writes the outbox row in the same batch as a change, so a failed batch emits nothing", async () => {
