@@ -11,12 +11,17 @@ import { handleScheduled } from "./scheduled";
 export function createWorker(systems: readonly System[]) {
   const apps = new Map<string, ReturnType<typeof createApp>>();
   return {
-    fetch(request, env, ctx) {
+    async fetch(request, env, ctx) {
       const served = enabledSystems(systems, env);
       const key = served.map((s) => s.name).join(",");
       let app = apps.get(key);
-      if (!app) apps.set(key, (app = createApp(served)));
-      return app.fetch(request, env, ctx);
+      if (!app) {
+        // Built once per isolate and system list; a failed build is retried by the next request.
+        app = createApp(served);
+        app.catch(() => apps.delete(key));
+        apps.set(key, app);
+      }
+      return (await app).fetch(request, env, ctx);
     },
     queue: (batch, env) => handleQueue(enabledSystems(systems, env), batch, env),
     scheduled: (controller, env, ctx) => handleScheduled(enabledSystems(systems, env), controller, env, ctx),

@@ -1,11 +1,10 @@
-import { createRouter } from "../platform/router";
 import { defineSystem } from "../platform/system";
 
 /** Agent orchestration (spec 002), under /api/v1/agent: its routes arrive with its issue. */
 export const agent = defineSystem({
   name: "agent",
   title: "Agent orchestration (spec 002)",
-  router: createRouter(),
+  routes: () => import("./routes").then((m) => m.router),
   cacheKeys: {
     /** §8.1: the session hash. */
     session: (sessionId: string) => `session:${sessionId}`,

@@ -1,10 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, gte, lt, sql } from "drizzle-orm";
-import { hasRole } from "../platform/auth";
 import { runAs } from "../platform/db";
-import { problemResponses } from "../platform/openapi";
 import { ApiError } from "../platform/problem";
 import { createRouter } from "../platform/router";
+import { defineRoute, json } from "../platform/route";
+import { Timestamp } from "../platform/schemas";
+import { requireRole } from "../platform/auth";
 import { analyticsDataset } from "./consumers";
 import { eventMetrics } from "./events-schema";
 
@@ -21,8 +22,8 @@ function window(from?: string, to?: string) {
 
 const Query = z
   .object({
-    from: z.iso.datetime({ offset: true }).optional().openapi({ description: "Start (inclusive); default `to` minus 7 days" }),
-    to: z.iso.datetime({ offset: true }).optional().openapi({ description: "End (exclusive); default now" }),
+    from: Timestamp.optional().openapi({ description: "Start (inclusive); default `to` minus 7 days" }),
+    to: Timestamp.optional().openapi({ description: "End (exclusive); default now" }),
   })
   .superRefine(({ from, to }, ctx) => {
     const { start, end } = window(from, to);
@@ -40,7 +41,7 @@ const EventTypeSummary = z.object({
   errorCodes: z.number().int().openapi({ description: "Error codes reported, summed" }),
 });
 
-const Summary = z
+export const Summary = z
   .object({
     from: z.iso.datetime(),
     to: z.iso.datetime(),
@@ -50,22 +51,23 @@ const Summary = z
   })
   .openapi("ExamAnalyticsSummary");
 
-const getSummary = createRoute({
-  method: "get",
-  path: "/analytics/summary",
-  tags: ["exam"],
-  summary: "Operational metrics of the exam events (Analytics Sink), admins only",
-  request: { query: Query },
-  responses: {
-    200: { description: "Counts and rates per event type in the window", content: { "application/json": { schema: Summary } } },
-    ...problemResponses(401, 403, 409, 422, 429),
+const getSummary = defineRoute(
+  {
+    method: "get",
+    path: "/analytics/summary",
+    tags: ["exam"],
+    summary: "Operational metrics of the exam events (Analytics Sink), admins only",
+    request: { query: Query },
+    responses: { 200: json(Summary, "Counts and rates per event type in the window") },
   },
-});
+  403,
+  409,
+);
 
 export const analyticsRoutes = createRouter().openapi(getSummary, async (c) => {
   const { db } = c.var;
   const principal = c.var.principal!;
-  if (!hasRole(principal, "admin")) throw new ApiError(403, "forbidden", "the analytics summary is for the admin role");
+  requireRole(principal, ["admin"], "read the analytics summary");
   // With a dataset bound the sink writes there, not to Postgres: this table would be empty.
   if (analyticsDataset(c.env)) {
     throw new ApiError(409, "analytics_engine_sink", "metrics go to the Workers Analytics Engine dataset ANALYTICS; query them with its SQL API");

@@ -1,12 +1,13 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import { runAs } from "../platform/db";
-import { problemResponses } from "../platform/openapi";
-import { createRouter } from "../platform/router";
-import { outboxFrom } from "./outbox-from";
-import { refused, SessionId } from "./sessions.routes";
-import { sessions } from "./schema";
 import { relayAfterResponse } from "../platform/relay";
+import { createRouter } from "../platform/router";
+import { defineRoute, json, jsonBody } from "../platform/route";
+import { uuidParams } from "../platform/schemas";
+import { refused } from "./access";
+import { outboxFrom } from "./outbox-from";
+import { sessions } from "./schema";
 
 const CellInput = z
   .object({
@@ -17,7 +18,7 @@ const CellInput = z
   .strict()
   .openapi("CellExecutionInput");
 
-const CellExecution = z
+export const CellExecution = z
   .object({
     eventId: z.uuid().openapi({ description: "The CELL_EXECUTED event that is the execution's record" }),
     sessionId: z.uuid(),
@@ -29,7 +30,7 @@ const CellExecution = z
   })
   .openapi("CellExecution");
 
-const RuntimeConfig = z
+export const RuntimeConfig = z
   .object({
     image: z.string(),
     cpuLimit: z.number(),
@@ -40,28 +41,26 @@ const RuntimeConfig = z
   })
   .openapi("RuntimeConfig");
 
-const recordCell = createRoute({
-  method: "post",
-  path: "/sessions/{id}/cells",
-  tags: ["exam"],
-  summary: "Record a cell execution reported by the lab runtime (session RUNNING); emits CELL_EXECUTED",
-  description: "This API never runs code: it records and judges what the external runtime reports. The CELL_EXECUTED event is the record.",
-  request: { params: SessionId, body: { required: true, content: { "application/json": { schema: CellInput } } } },
-  responses: {
-    201: { description: "Recorded", content: { "application/json": { schema: CellExecution } } },
-    ...problemResponses(401, 404, 409, 413, 415, 422, 429),
+const recordCell = defineRoute(
+  {
+    method: "post",
+    path: "/sessions/{id}/cells",
+    tags: ["exam"],
+    summary: "Record a cell execution reported by the lab runtime (session RUNNING); emits CELL_EXECUTED",
+    description: "This API never runs code: it records and judges what the external runtime reports. The CELL_EXECUTED event is the record.",
+    request: { params: uuidParams("id"), body: jsonBody(CellInput) },
+    responses: { 201: json(CellExecution, "Recorded") },
   },
-});
+  404,
+  409,
+);
 
-const runtimeConfig = createRoute({
+const runtimeConfig = defineRoute({
   method: "get",
   path: "/runtime-config",
   tags: ["exam"],
   summary: "The lab runtime's image and limits (spec 000 §27), for runtime clients",
-  responses: {
-    200: { description: "Runtime configuration", content: { "application/json": { schema: RuntimeConfig } } },
-    ...problemResponses(401, 429),
-  },
+  responses: { 200: json(RuntimeConfig, "Runtime configuration") },
 });
 
 export const cellRoutes = createRouter()

@@ -1,9 +1,8 @@
 import { z } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../platform/auth";
-import { loadConfig } from "../platform/config";
 import type { Bindings } from "../platform/context";
-import { createDatabase, runAs } from "../platform/db";
+import { backgroundDatabase, runAs } from "../platform/db";
 import type { EventConsumer } from "../platform/system";
 
 /**
@@ -196,8 +195,7 @@ function handlerFor(consumer: Consumer): EventConsumer {
   return async (body, env) => {
     // A malformed envelope throws: retried, then parked in the dead-letter queue for inspection.
     const event = Envelope.parse(body);
-    const requestId = consumerRequestId(consumer.name, event.eventId);
-    const db = createDatabase(loadConfig(env), requestId);
+    const { db } = backgroundDatabase(env, consumer.name, consumerRequestId(consumer.name, event.eventId));
     const actor: Principal = { userId: event.actorId, tenantId: null, roles: [], permissions: [] };
     const [result] = await runAs(db, actor, [db.execute(consumer.apply(event, ledger(consumer.name, event.eventId), env))] as const);
     consumer.after?.(event, result.rows as Record<string, unknown>[], env);

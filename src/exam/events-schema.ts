@@ -1,5 +1,5 @@
 import { integer, text, timestamp, uuid } from "drizzle-orm/pg-core";
-import { exam } from "./schema";
+import { exam, timestamps } from "./schema";
 
 /** Drizzle view of the event consumers' tables (migrations 0003 and 0005; docs/exam-events.md). */
 
@@ -11,8 +11,7 @@ export const mistakeStats = exam.table("mistake_stats", {
   drillsCompleted: integer("drills_completed").notNull().default(0),
   lastSeenAt: timestamp("last_seen_at", { withTimezone: true, mode: "date" }),
   lastDrilledAt: timestamp("last_drilled_at", { withTimezone: true, mode: "date" }),
-  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  ...timestamps,
 });
 
 export const eventMetrics = exam.table("event_metrics", {

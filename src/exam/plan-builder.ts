@@ -17,7 +17,7 @@
  *
  * A day's tasks depend only on the level, the target, whether the plan is compressed and the day's
  * shape (mock day, last day, or a study day after a mock or not, with a lab or not). The API
- * writes plans in SQL from `dayTemplates()` and the same day shapes (plans.routes.ts), so that
+ * writes plans in SQL from `dayTemplates()` and the same day shapes (plan-sql.ts), so that
  * one statement can read the profile and write the plan; a test holds that SQL to `buildPlan`.
  */
 import type { LEVELS, TARGET_TYPES } from "./schema";

@@ -1,16 +1,17 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { and, asc, desc, eq, gte, inArray, lt, sql } from "drizzle-orm";
-import { hasRole } from "../platform/auth";
+import { z } from "@hono/zod-openapi";
+import { and, eq, gte, inArray, lt, sql } from "drizzle-orm";
 import { runAs } from "../platform/db";
-import { problemResponses } from "../platform/openapi";
-import { ApiError } from "../platform/problem";
+import { keyset } from "../platform/paging";
 import { createRouter } from "../platform/router";
+import { defineRoute, json, jsonBody } from "../platform/route";
+import { PageQuery, pageOf, Timestamp, uuidParams } from "../platform/schemas";
+import { columnsOf, rowSchema } from "../platform/table-schema";
+import { requireRole } from "../platform/auth";
+import { refused } from "./access";
 import { MAX_URL_LENGTH } from "./host-allowlist";
 import { clientIp, decideVerdict, POLICY_ACTIONS } from "./policy-verdict";
-import { OPEN_STATES } from "./session-machine";
-import { refused, SessionId } from "./sessions.routes";
 import { auditPolicyEvents, SESSION_STATUSES, sessions, VERDICTS } from "./schema";
-import { decodeCursor, exactTime, ExactTimeKey, paginate } from "../platform/paging";
+import { OPEN_STATES } from "./session-machine";
 
 const MAX_USER_AGENT = 512;
 
@@ -23,78 +24,47 @@ const PolicyEventInput = z
   .refine((e) => e.action !== "REFERENCE_OPEN" || e.url !== undefined, { path: ["url"], message: "required for REFERENCE_OPEN" })
   .openapi("PolicyEventInput");
 
-const PolicyEvent = z
-  .object({
-    id: z.uuid(),
-    userId: z.uuid(),
-    sessionId: z.uuid().nullable(),
-    policyId: z.uuid().nullable(),
-    action: z.string(),
-    verdict: z.enum(VERDICTS),
-    reasonCode: z.string().nullable(),
-    clientIp: z.string().nullable(),
-    userAgent: z.string().nullable(),
-    createdAt: z.iso.datetime(),
-  })
-  .openapi("PolicyEvent");
+export const PolicyEvent = rowSchema(auditPolicyEvents).openapi("PolicyEvent");
+export const PolicyEventRecorded = PolicyEvent.extend({ sessionStatus: z.enum(SESSION_STATUSES) }).openapi("PolicyEventRecorded");
+export const PolicyEventPage = pageOf(PolicyEvent, "PolicyEventPage");
 
-const columns = {
-  id: auditPolicyEvents.id,
-  userId: auditPolicyEvents.userId,
-  sessionId: auditPolicyEvents.sessionId,
-  policyId: auditPolicyEvents.policyId,
-  action: auditPolicyEvents.action,
-  verdict: auditPolicyEvents.verdict,
-  reasonCode: auditPolicyEvents.reasonCode,
-  clientIp: auditPolicyEvents.clientIp,
-  userAgent: auditPolicyEvents.userAgent,
-  createdAt: auditPolicyEvents.createdAt,
-};
+const report = defineRoute(
+  {
+    method: "post",
+    path: "/sessions/{id}/policy-events",
+    tags: ["exam"],
+    summary: "Report a learner action during a lab (session RUNNING or PAUSED); the server decides the verdict",
+    description:
+      "REFERENCE_OPEN: a URL whose host is in REFERENCE_ALLOWLIST_DOMAINS (or a subdomain) is ALLOW; anything else WARN in PRACTICE modes, BLOCK in MOCK. A BLOCK in a MOCK session force-closes it in the same transaction.",
+    request: { params: uuidParams("id"), body: jsonBody(PolicyEventInput) },
+    responses: { 201: json(PolicyEventRecorded, "Recorded") },
+  },
+  404,
+  409,
+);
 
-const report = createRoute({
-  method: "post",
-  path: "/sessions/{id}/policy-events",
-  tags: ["exam"],
-  summary: "Report a learner action during a lab (session RUNNING or PAUSED); the server decides the verdict",
-  description:
-    "REFERENCE_OPEN: a URL whose host is in REFERENCE_ALLOWLIST_DOMAINS (or a subdomain) is ALLOW; anything else WARN in PRACTICE modes, BLOCK in MOCK. A BLOCK in a MOCK session force-closes it in the same transaction.",
-  request: { params: SessionId, body: { required: true, content: { "application/json": { schema: PolicyEventInput } } } },
-  responses: {
-    201: {
-      description: "Recorded",
-      content: { "application/json": { schema: PolicyEvent.extend({ sessionStatus: z.enum(SESSION_STATUSES) }).openapi("PolicyEventRecorded") } },
+const audit = defineRoute(
+  {
+    method: "get",
+    path: "/audit/policy-events",
+    tags: ["exam"],
+    summary: "The policy audit trail (proctor, admin), by user then newest first, keyset-paginated",
+    request: {
+      query: z.object({
+        userId: z.uuid().optional(),
+        sessionId: z.uuid().optional(),
+        verdict: z.enum(VERDICTS).optional(),
+        from: Timestamp.optional().openapi({ description: "created_at ≥ from" }),
+        to: Timestamp.optional().openapi({ description: "created_at < to" }),
+        ...PageQuery,
+        // An audit trail is read in longer pages than the other lists.
+        limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: "Page size (1–200, default 50)" }),
+      }),
     },
-    ...problemResponses(401, 404, 409, 413, 415, 422, 429),
+    responses: { 200: json(PolicyEventPage, "A page of events") },
   },
-});
-
-/** Keyset position: the last row's (user_id, created_at with microseconds, id). */
-const Cursor = z.object({ u: z.uuid(), t: ExactTimeKey, i: z.uuid() }).strict();
-
-const audit = createRoute({
-  method: "get",
-  path: "/audit/policy-events",
-  tags: ["exam"],
-  summary: "The policy audit trail (proctor, admin), by user then newest first, keyset-paginated",
-  request: {
-    query: z.object({
-      userId: z.uuid().optional(),
-      sessionId: z.uuid().optional(),
-      verdict: z.enum(VERDICTS).optional(),
-      from: z.iso.datetime().optional().openapi({ description: "created_at ≥ from" }),
-      to: z.iso.datetime().optional().openapi({ description: "created_at < to" }),
-      limit: z.coerce.number().int().min(1).max(200).default(50),
-      cursor: z.string().max(512).optional().openapi({ description: "nextCursor of the previous page" }),
-    }),
-  },
-  responses: {
-    200: {
-      description: "A page of events",
-      content: { "application/json": { schema: z.object({ items: z.array(PolicyEvent), nextCursor: z.string().nullable() }) } },
-    },
-    ...problemResponses(401, 403, 422, 429),
-  },
-});
+  403,
+);
 
 export const policyRoutes = createRouter()
   .openapi(report, async (c) => {
@@ -118,7 +88,7 @@ export const policyRoutes = createRouter()
               from exam.sessions s
               where s.id = ${sessionId}::uuid and s.user_id = app.user_id() and s.status in ('RUNNING', 'PAUSED')`,
         )
-        .returning(columns),
+        .returning(),
       // A BLOCK in a mock exam ends it, in the same transaction as the event that caused it.
       db
         .update(sessions)
@@ -139,19 +109,14 @@ export const policyRoutes = createRouter()
   .openapi(audit, async (c) => {
     const { db } = c.var;
     const principal = c.var.principal!;
-    if (!hasRole(principal, "proctor", "admin")) {
-      throw new ApiError(403, "forbidden", "only a proctor or admin may read the policy audit trail");
-    }
+    requireRole(principal, ["proctor", "admin"], "read the policy audit trail");
     const q = c.req.valid("query");
-    const after = decodeCursor(q.cursor, Cursor) ?? null;
     const e = auditPolicyEvents;
+    // idx_audit_policy_events_user_created (user_id, created_at desc) serves it; id breaks ties.
+    const k = keyset([[e.userId, "asc"], e.createdAt, e.id], "desc");
     const [rows] = await runAs(db, principal, [
       db
-        .select({
-          ...columns,
-          // Microseconds: a JS Date would drop them and the next page would repeat or skip rows.
-          position: exactTime(e.createdAt),
-        })
+        .select({ ...columnsOf(e), ...k.columns })
         .from(e)
         .where(
           and(
@@ -160,15 +125,11 @@ export const policyRoutes = createRouter()
             q.verdict ? eq(e.verdict, q.verdict) : undefined,
             q.from ? gte(e.createdAt, new Date(q.from)) : undefined,
             q.to ? lt(e.createdAt, new Date(q.to)) : undefined,
-            after
-              ? sql`(${e.userId} > ${after.u}::uuid or (${e.userId} = ${after.u}::uuid and (${e.createdAt}, ${e.id}) < (${after.t}::timestamptz, ${after.i}::uuid)))`
-              : undefined,
+            k.after(q.cursor),
           ),
         )
-        // Served by idx_audit_policy_events_user_created (user_id, created_at desc); id breaks ties.
-        .orderBy(asc(e.userId), desc(e.createdAt), desc(e.id))
+        .orderBy(...k.orderBy)
         .limit(q.limit + 1),
     ] as const);
-    const { items, nextCursor } = paginate(rows, q.limit, (last) => ({ u: last.userId, t: last.position, i: last.id }));
-    return c.json({ items: items.map(({ position: _position, ...item }) => item), nextCursor }, 200);
+    return c.json(k.page(rows, q.limit), 200);
   });

@@ -6,14 +6,19 @@ export const exam = pgSchema("exam");
 export const LEVELS = ["FUTURE", "JUNIOR", "BASIC", "ASSOCIATE", "PROFESSIONAL"] as const;
 export const TARGET_TYPES = ["PASS_FIRST", "HIGH_SCORE", "PRACTICAL"] as const;
 
+/** created_at and updated_at of the tables that have both. */
+export const timestamps = {
+  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+};
+
 export const examProfiles = exam.table("exam_profiles", {
   id: uuid("id").primaryKey(),
   userId: uuid("user_id").notNull().unique(),
   level: text("level", { enum: LEVELS }).notNull(),
   examDate: date("exam_date").notNull(),
   targetType: text("target_type", { enum: TARGET_TYPES }).notNull(),
-  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
+  ...timestamps,
 });
 
 export const TASK_TYPES = ["DRILL", "LAB", "REVIEW", "MOCK"] as const;
@@ -23,11 +28,6 @@ export const SESSION_MODES = ["PRACTICE", "PRACTICE_PLUS", "MOCK"] as const;
 export const SESSION_STATUSES = ["CREATED", "RUNNING", "PAUSED", "SUBMITTED", "REVIEWED", "CLOSED", "FORCE_CLOSED", "ABANDONED"] as const;
 export const STEP_RESULTS = ["PASS", "FAIL", "PARTIAL"] as const;
 export const VERDICTS = ["ALLOW", "WARN", "BLOCK"] as const;
-
-const timestamps = {
-  createdAt: timestamp("created_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-  updatedAt: timestamp("updated_at", { withTimezone: true, mode: "date" }).notNull().defaultNow(),
-};
 
 export const plans = exam.table("plans", {
   id: uuid("id").primaryKey(),

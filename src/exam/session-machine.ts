@@ -42,6 +42,3 @@ export const TRANSITIONS = {
 
 export type TransitionName = keyof typeof TRANSITIONS;
 
-/** Roles that read every learner's sessions and submissions (admins read everything, 0002). */
-export const STAFF_ROLES = ["reviewer", "proctor", "admin"] as const;
-

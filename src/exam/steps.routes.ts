@@ -1,13 +1,15 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, asc, eq, sql } from "drizzle-orm";
 import { runAs } from "../platform/db";
-import { problemResponses } from "../platform/openapi";
 import { notFound } from "../platform/problem";
-import { createRouter } from "../platform/router";
-import { outboxFrom } from "./outbox-from";
-import { refused, SessionId } from "./sessions.routes";
-import { sessions, STEP_RESULTS, stepSubmissions } from "./schema";
 import { relayAfterResponse } from "../platform/relay";
+import { createRouter } from "../platform/router";
+import { defineRoute, json, jsonBody } from "../platform/route";
+import { listOf, uuidParams } from "../platform/schemas";
+import { rowSchema } from "../platform/table-schema";
+import { refused } from "./access";
+import { outboxFrom } from "./outbox-from";
+import { sessions, STEP_RESULTS, stepSubmissions } from "./schema";
 
 /** Error code recorded on a submission whose runtime exceeded RUNTIME_STEP_TIMEOUT_SEC. */
 export const STEP_TIMEOUT_CODE = "STEP_TIMEOUT";
@@ -25,63 +27,38 @@ const SubmissionInput = z
   .strict()
   .openapi("StepSubmissionInput");
 
-const Submission = z
-  .object({
-    id: z.uuid(),
-    sessionId: z.uuid(),
-    stepNo: z.number().int(),
-    attemptNo: z.number().int(),
-    result: z.enum(STEP_RESULTS),
-    score: z.number().int(),
-    errorCodes: z.array(z.string()),
-    runtimeMs: z.number().int(),
-    codeSnapshotRef: z.string().nullable(),
-    createdAt: z.iso.datetime(),
-  })
-  .openapi("StepSubmission");
+export const Submission = rowSchema(stepSubmissions).openapi("StepSubmission");
+export const SubmissionList = listOf(Submission, "StepSubmissionList");
 
-const columns = {
-  id: stepSubmissions.id,
-  sessionId: stepSubmissions.sessionId,
-  stepNo: stepSubmissions.stepNo,
-  attemptNo: stepSubmissions.attemptNo,
-  result: stepSubmissions.result,
-  score: stepSubmissions.score,
-  errorCodes: stepSubmissions.errorCodes,
-  runtimeMs: stepSubmissions.runtimeMs,
-  codeSnapshotRef: stepSubmissions.codeSnapshotRef,
-  createdAt: stepSubmissions.createdAt,
-};
+const StepNo = z.coerce.number().int().min(1).max(1000);
+const StepParams = uuidParams("id").extend({ stepNo: StepNo.openapi({ param: { name: "stepNo", in: "path" } }) });
 
-const StepParams = SessionId.extend({
-  stepNo: z.coerce.number().int().min(1).max(1000).openapi({ param: { name: "stepNo", in: "path" } }),
-});
-
-const submit = createRoute({
-  method: "post",
-  path: "/sessions/{id}/steps/{stepNo}/submissions",
-  tags: ["exam"],
-  summary: "Record a step submission (session RUNNING); the server assigns attempt_no; emits STEP_SUBMITTED",
-  description:
-    "A runtime above RUNTIME_STEP_TIMEOUT_SEC is recorded as a FAIL with score 0 and the error code STEP_TIMEOUT added, whatever the runtime reported.",
-  request: { params: StepParams, body: { required: true, content: { "application/json": { schema: SubmissionInput } } } },
-  responses: {
-    201: { description: "Recorded", content: { "application/json": { schema: Submission } } },
-    ...problemResponses(401, 404, 409, 413, 415, 422, 429),
+const submit = defineRoute(
+  {
+    method: "post",
+    path: "/sessions/{id}/steps/{stepNo}/submissions",
+    tags: ["exam"],
+    summary: "Record a step submission (session RUNNING); the server assigns attempt_no; emits STEP_SUBMITTED",
+    description:
+      "A runtime above RUNTIME_STEP_TIMEOUT_SEC is recorded as a FAIL with score 0 and the error code STEP_TIMEOUT added, whatever the runtime reported.",
+    request: { params: StepParams, body: jsonBody(SubmissionInput) },
+    responses: { 201: json(Submission, "Recorded") },
   },
-});
+  404,
+  409,
+);
 
-const list = createRoute({
-  method: "get",
-  path: "/sessions/{id}/submissions",
-  tags: ["exam"],
-  summary: "A session's submissions by step and attempt (owner, reviewer, proctor, admin)",
-  request: { params: SessionId, query: z.object({ step: z.coerce.number().int().min(1).max(1000).optional() }) },
-  responses: {
-    200: { description: "Submissions", content: { "application/json": { schema: z.object({ items: z.array(Submission) }) } } },
-    ...problemResponses(401, 404, 422, 429),
+const list = defineRoute(
+  {
+    method: "get",
+    path: "/sessions/{id}/submissions",
+    tags: ["exam"],
+    summary: "A session's submissions by step and attempt (owner, reviewer, proctor, admin)",
+    request: { params: uuidParams("id"), query: z.object({ step: StepNo.optional() }) },
+    responses: { 200: json(SubmissionList, "Submissions") },
   },
-});
+  404,
+);
 
 export const stepRoutes = createRouter()
   .openapi(submit, async (c) => {
@@ -113,7 +90,7 @@ export const stepRoutes = createRouter()
               from exam.sessions s
               where s.id = ${sessionId}::uuid and s.xmin = pg_current_xact_id()::xid`,
         )
-        .returning(columns),
+        .returning(),
       // 3. The event, from the row just inserted (none when nothing was).
       db.execute(
         outboxFrom(sql`exam.step_submissions ss join exam.sessions s on s.id = ss.session_id where ss.id = ${submissionId}::uuid`, {
@@ -138,7 +115,7 @@ export const stepRoutes = createRouter()
     // Visibility is row-level security's: the owner, or reviewer/proctor/admin (0002, 0004).
     const [items, session] = await runAs(db, c.var.principal, [
       db
-        .select(columns)
+        .select()
         .from(stepSubmissions)
         .where(and(eq(stepSubmissions.sessionId, id), step ? eq(stepSubmissions.stepNo, step) : undefined))
         .orderBy(asc(stepSubmissions.stepNo), asc(stepSubmissions.attemptNo)),

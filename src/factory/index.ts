@@ -1,10 +1,9 @@
-import { createRouter } from "../platform/router";
 import { defineSystem } from "../platform/system";
 
 /** AI-factory judgment platform (spec 003), under /api/v1/factory: its routes arrive with its issue. */
 export const factory = defineSystem({
   name: "factory",
   title: "AI-factory judgment platform (spec 003)",
-  router: createRouter(),
+  routes: () => import("./routes").then((m) => m.router),
   docs: [],
 });

@@ -22,21 +22,19 @@ export function hubAccess(): MiddlewareHandler<AppEnv> {
   };
 }
 
-export const isAdmin = (p: Principal) => hasRole(p, "admin");
-export const isStaff = (p: Principal) => hasRole(p, "admin", "teacher");
-
-/** Writes are for staff: a student's token reads its own records only. */
+/** Writes are for staff (the `*_staff` policies): a student's token reads its own records only. */
 export function requireStaff(p: Principal): void {
-  if (!isStaff(p)) throw new ApiError(403, "staff_only", "only a teacher or an admin may change hub records");
+  if (!hasRole(p, "admin", "teacher")) throw new ApiError(403, "staff_only", "only a teacher or an admin may change hub records");
 }
 
-export function requireAdmin(p: Principal): void {
-  if (!isAdmin(p)) throw new ApiError(403, "admin_only", "only an admin may do this");
+/** `action` completes "only an admin may …". */
+export function requireAdmin(p: Principal, action: string): void {
+  if (!hasRole(p, "admin")) throw new ApiError(403, "admin_only", `only an admin may ${action}`);
 }
 
 /** A teacher works in their own school only (RLS refuses the rest; this says so clearly). */
 export function requireSchool(p: Principal, schoolId: string): void {
-  if (!isAdmin(p) && p.tenantId !== schoolId) {
+  if (!hasRole(p, "admin") && p.tenantId !== schoolId) {
     throw new ApiError(403, "other_school", `school ${schoolId} is not this teacher's school`);
   }
 }

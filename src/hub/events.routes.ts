@@ -1,16 +1,19 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
+import { z } from "@hono/zod-openapi";
+import { and, eq, gte, lt, sql } from "drizzle-orm";
 import { runAs } from "../platform/db";
-import { problemResponses } from "../platform/openapi";
-import { ApiError, notFound } from "../platform/problem";
-import { createRouter } from "../platform/router";
-import { requireAdmin, requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, Limit, paginate, PgTimestampKey } from "../platform/paging";
-import { fromPgTimestamp, JsonObjectParam, Timestamp, toPgTimestamp } from "./paging";
-import { EVENT_TYPES, learningHistory, students } from "./schema";
 import { JsonObject } from "../platform/input";
+import { keyset } from "../platform/paging";
+import { ApiError, notFound } from "../platform/problem";
+import { defineRoute, json, jsonBody } from "../platform/route";
+import { createRouter } from "../platform/router";
+import { JsonObjectParam, PageQuery, Timestamp, listOf, pageOf, uuidParams } from "../platform/schemas";
+import { rowSchema } from "../platform/table-schema";
+import { requireAdmin, requireStaff } from "./access";
+import { archivedEvent, archivedEvents, eventColumns, ingestStatements } from "./event-sql";
+import { EVENT_TYPES, learningHistory } from "./schema";
+import { visibleStudent } from "./student-sql";
 
-export const MAX_BATCH = 1000;
+const MAX_BATCH = 1000;
 /** Events are things that happened: a day of clock skew is tolerated, the future is not. */
 const FUTURE_SKEW_MS = 24 * 3600 * 1000;
 
@@ -28,7 +31,7 @@ const EventInput = z
 
 const IngestBody = z.object({ events: z.array(EventInput).min(1).max(MAX_BATCH) }).strict().openapi("LearningEventBatch");
 
-const IngestResult = z
+export const IngestResult = z
   .object({
     received: z.number().int(),
     inserted: z.number().int(),
@@ -37,31 +40,23 @@ const IngestResult = z
   })
   .openapi("LearningEventIngestResult");
 
-export const LearningEvent = z
-  .object({
-    id: z.string().openapi({ description: "bigint, as a string" }),
-    eventId: z.uuid().nullable(),
-    studentId: z.uuid(),
-    eventType: z.enum(EVENT_TYPES),
-    sourceNode: z.number().int(),
-    sourceId: z.string().nullable(),
-    content: z.record(z.string(), z.unknown()),
-    occurredAt: z.iso.datetime(),
-    createdAt: z.iso.datetime(),
-  })
-  .openapi("LearningEvent");
+export const LearningEvent = rowSchema(learningHistory, { content: z.record(z.string(), z.unknown()) }).openapi("LearningEvent");
 
-const EventPage = z.object({ items: z.array(LearningEvent), nextCursor: z.string().nullable() }).openapi("LearningEventPage");
+export const LearningEventPage = pageOf(LearningEvent, "LearningEventPage");
 
-const StudentParam = z.object({ id: z.uuid() });
+export const ArchivedEventList = listOf(
+  LearningEvent.extend({ partition: z.string().openapi({ description: "the archive table the event is kept in" }) }),
+  "ArchivedLearningEventList",
+);
+
+const params = uuidParams("id");
 
 const HistoryQuery = z.object({
   from: Timestamp.optional().openapi({ description: "occurredAt ≥ from" }),
   to: Timestamp.optional().openapi({ description: "occurredAt < to" }),
   eventType: z.enum(EVENT_TYPES).optional(),
   contains: JsonObjectParam.optional().openapi({ type: "string", description: "JSON object the content must contain (JSONB @>)", example: '{"result":"correct"}' }),
-  limit: Limit,
-  cursor: Cursor,
+  ...PageQuery,
 });
 
 const ArchiveQuery = z.object({
@@ -72,66 +67,45 @@ const ArchiveQuery = z.object({
 
 const tags = ["hub"];
 
-const ingest = createRoute({
-  method: "post",
-  path: "/students/{id}/events",
-  tags,
-  summary: "Ingest up to 1000 learning events for a student (all or nothing, idempotent by eventId)",
-  description:
-    "One INSERT … SELECT of the whole batch in one round trip. Months without a partition get one in the same transaction. " +
-    "A batch with any invalid event is refused with 422 naming each bad index (invalidEvents) and nothing is written.",
-  request: { params: StudentParam, body: { required: true, content: { "application/json": { schema: IngestBody } } } },
-  responses: {
-    200: { description: "Nothing new (every event was already stored)", content: { "application/json": { schema: IngestResult } } },
-    201: { description: "Stored", content: { "application/json": { schema: IngestResult } } },
-    ...problemResponses(401, 403, 404, 413, 415, 422, 429),
+const ingest = defineRoute(
+  {
+    method: "post",
+    path: "/students/{id}/events",
+    tags,
+    summary: "Ingest up to 1000 learning events for a student (all or nothing, idempotent by eventId)",
+    description:
+      "One INSERT … SELECT of the whole batch in one round trip. Months without a partition get one in the same transaction. " +
+      "A batch with any invalid event is refused with 422 naming each bad index (invalidEvents) and nothing is written.",
+    request: { params, body: jsonBody(IngestBody) },
+    responses: { 200: json(IngestResult, "Nothing new (every event was already stored)"), 201: json(IngestResult, "Stored") },
   },
-});
+  403,
+  404,
+);
 
-const history = createRoute({
-  method: "get",
-  path: "/students/{id}/events",
-  tags,
-  summary: "A student's learning history, newest first (keyset pages)",
-  request: { params: StudentParam, query: HistoryQuery },
-  responses: {
-    200: { description: "A page", content: { "application/json": { schema: EventPage } } },
-    ...problemResponses(401, 403, 404, 422, 429),
+const history = defineRoute(
+  {
+    method: "get",
+    path: "/students/{id}/events",
+    tags,
+    summary: "A student's learning history, newest first (keyset pages)",
+    request: { params, query: HistoryQuery },
+    responses: { 200: json(LearningEventPage, "A page") },
   },
-});
+  404,
+);
 
-const archived = createRoute({
-  method: "get",
-  path: "/archive/students/{id}/events",
-  tags,
-  summary: "Admin: a student's archived history (partitions older than two years), newest first",
-  request: { params: StudentParam, query: ArchiveQuery },
-  responses: {
-    200: {
-      description: "Archived events",
-      content: { "application/json": { schema: z.object({ items: z.array(LearningEvent.extend({ partition: z.string() })) }) } },
-    },
-    ...problemResponses(401, 403, 422, 429),
+const archived = defineRoute(
+  {
+    method: "get",
+    path: "/archive/students/{id}/events",
+    tags,
+    summary: "Admin: a student's archived history (partitions older than two years), newest first",
+    request: { params, query: ArchiveQuery },
+    responses: { 200: json(ArchivedEventList, "Archived events") },
   },
-});
-
-const eventColumns = {
-  id: sql<string>`${learningHistory.id}::text`,
-  eventId: learningHistory.eventId,
-  studentId: learningHistory.studentId,
-  eventType: learningHistory.eventType,
-  sourceNode: learningHistory.sourceNode,
-  sourceId: learningHistory.sourceId,
-  content: learningHistory.content,
-  occurredAt: learningHistory.occurredAt,
-  createdAt: learningHistory.createdAt,
-};
-
-const HistoryKey = z.tuple([PgTimestampKey, z.string().regex(/^\d{1,19}$/)]);
-
-/** First day (UTC) of each month the batch touches: the partitions it needs. */
-const monthsOf = (events: { occurredAt: string }[]) =>
-  [...new Set(events.map((e) => new Date(e.occurredAt).toISOString().slice(0, 7)))].map((m) => `${m}-01`);
+  403,
+);
 
 export const eventRoutes = createRouter()
   .openapi(
@@ -142,31 +116,7 @@ export const eventRoutes = createRouter()
       requireStaff(principal);
       const { id } = c.req.valid("param");
       const { events } = c.req.valid("json");
-      const rows = JSON.stringify(
-        events.map((e) => ({
-          event_id: e.eventId,
-          event_type: e.eventType,
-          source_node: e.sourceNode,
-          source_id: e.sourceId ?? null,
-          content: e.content,
-          occurred_at: toPgTimestamp(e.occurredAt),
-        })),
-      );
-      const [partitions, inserted, visible] = await runAs(db, principal, [
-        db.execute<{ created: string[] }>(sql`select hub.ensure_learning_history_partitions(${`{${monthsOf(events).join(",")}}`}::date[]) as created`),
-        // One multi-row INSERT … SELECT: the student row is joined in so RLS decides, in the
-        // same statement, whether the caller may write for this student.
-        db.execute<{ event_id: string }>(sql`
-          insert into hub.learning_history (student_id, event_id, event_type, source_node, source_id, content, occurred_at)
-          select s.id, e.event_id, e.event_type, e.source_node, e.source_id, e.content, e.occurred_at
-          from hub.students s
-          cross join jsonb_to_recordset(${rows}::jsonb)
-            as e(event_id uuid, event_type text, source_node int, source_id text, content jsonb, occurred_at timestamp)
-          where s.id = ${id}
-          on conflict (event_id, occurred_at) do nothing
-          returning event_id`),
-        db.select({ id: students.id }).from(students).where(eq(students.id, id)),
-      ] as const);
+      const [partitions, inserted, visible] = await runAs(db, principal, [...ingestStatements(db, id, events), visibleStudent(db, id)] as const);
       if (!visible[0]) throw notFound(`student ${id}`);
       const count = inserted.rows.length;
       const result = {
@@ -194,13 +144,12 @@ export const eventRoutes = createRouter()
     const { db } = c.var;
     const { id } = c.req.valid("param");
     const query = c.req.valid("query");
-    const after = decodeCursor(query.cursor, HistoryKey);
-    const occurredText = sql<string>`${learningHistory.occurredAt}::text`;
     // student_id (+ event_type) and occurred_at DESC: idx_lh_student_occurred or
     // idx_lh_student_event per partition, scanned newest partition first.
+    const k = keyset([learningHistory.occurredAt, learningHistory.id]);
     const [rows, visible] = await runAs(db, c.var.principal, [
       db
-        .select({ ...eventColumns, occurredText })
+        .select({ ...k.columns, ...eventColumns })
         .from(learningHistory)
         .where(
           and(
@@ -209,41 +158,21 @@ export const eventRoutes = createRouter()
             query.from ? gte(learningHistory.occurredAt, new Date(query.from)) : undefined,
             query.to ? lt(learningHistory.occurredAt, new Date(query.to)) : undefined,
             query.contains ? sql`${learningHistory.content} @> ${JSON.stringify(query.contains)}::jsonb` : undefined,
-            after ? sql`(${learningHistory.occurredAt}, ${learningHistory.id}) < (${after[0]}::timestamp, ${after[1]}::bigint)` : undefined,
+            k.after(query.cursor),
           ),
         )
-        .orderBy(desc(learningHistory.occurredAt), desc(learningHistory.id))
+        .orderBy(...k.orderBy)
         .limit(query.limit + 1),
-      db.select({ id: students.id }).from(students).where(eq(students.id, id)),
+      visibleStudent(db, id),
     ] as const);
     if (!visible[0]) throw notFound(`student ${id}`);
-    const { items, nextCursor } = paginate(rows, query.limit, (last) => [last.occurredText, last.id]);
-    return c.json({ items: items.map(({ occurredText: _, ...e }) => e), nextCursor }, 200);
+    return c.json(k.page(rows, query.limit), 200);
   })
   .openapi(archived, async (c) => {
     const { db } = c.var;
     const principal = c.var.principal!;
-    requireAdmin(principal);
+    requireAdmin(principal, "read the archive");
     const { id } = c.req.valid("param");
-    const { from, to, limit } = c.req.valid("query");
-    const [result] = await runAs(db, principal, [
-      db.execute<Record<string, string | null>>(sql`
-        select id::text as id, event_id, student_id, event_type, source_node, source_id, content::text as content,
-               occurred_at::text as occurred_at, created_at::text as created_at, partition_name
-        from hub.archived_learning_history(${id}, ${toPgTimestamp(from)}::timestamp,
-          ${to ? toPgTimestamp(to) : "infinity"}::timestamp, ${limit})`),
-    ] as const);
-    const items = result.rows.map((r) => ({
-      id: r.id as string,
-      eventId: r.event_id ?? null,
-      studentId: r.student_id as string,
-      eventType: r.event_type as (typeof EVENT_TYPES)[number],
-      sourceNode: Number(r.source_node),
-      sourceId: r.source_id ?? null,
-      content: JSON.parse(r.content as string) as Record<string, unknown>,
-      occurredAt: fromPgTimestamp(r.occurred_at as string),
-      createdAt: fromPgTimestamp(r.created_at as string),
-      partition: r.partition_name as string,
-    }));
-    return c.json({ items }, 200);
+    const [archive] = await runAs(db, principal, [archivedEvents(db, id, c.req.valid("query"))] as const);
+    return c.json({ items: archive.rows.map(archivedEvent) }, 200);
   });

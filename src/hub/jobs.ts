@@ -1,10 +1,10 @@
 import { sql } from "drizzle-orm";
 import { servicePrincipal } from "../platform/auth";
-import { loadConfig } from "../platform/config";
 import type { Bindings } from "../platform/context";
-import { createDatabase, runAs, type Database } from "../platform/db";
+import { backgroundDatabase, runAs, type Database } from "../platform/db";
 import { log } from "../platform/log";
-import { toPgTimestamp } from "./paging";
+import { ensurePartitions } from "./event-sql";
+import { toPgTimestamp } from "./pg-time";
 import { runTaskStatement, type ClaimedTask } from "./reports";
 import { nextRunAt, type ScheduleType } from "./schedule";
 
@@ -23,9 +23,7 @@ const CLAIM_LEASE_MS = 5 * 60_000;
 const CLAIM_BATCH = 50;
 const RUN_CONCURRENCY = 4;
 
-function jobDb(env: Bindings, job: string): Database {
-  return createDatabase(loadConfig(env), `job-hub-${job}-${crypto.randomUUID()}`);
-}
+const jobDb = (env: Bindings, job: string): Database => backgroundDatabase(env, `job-hub-${job}`).db;
 
 const utcDate = (t: Date) => t.toISOString().slice(0, 10);
 
@@ -37,7 +35,7 @@ export async function createPartitionsAhead(env: Bindings, scheduledTime: number
     utcDate(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + i, 1))),
   );
   const [result] = await runAs(db, HUB_SERVICE, [
-    db.execute<{ created: string[] }>(sql`select hub.ensure_learning_history_partitions(${`{${months.join(",")}}`}::date[]) as created`),
+    ensurePartitions(db, months),
   ] as const);
   return { through: months.at(-1)!.slice(0, 7), created: result.rows[0]?.created ?? [] };
 }

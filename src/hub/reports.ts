@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { toPgTimestamp } from "./paging";
+import { toPgTimestamp } from "./pg-time";
 
 /**
  * The SQL that runs one claimed scheduled task: it computes the task's report and stores it as a

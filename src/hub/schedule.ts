@@ -1,14 +1,22 @@
+import { z } from "@hono/zod-openapi";
 import { Cron } from "croner";
-import type { SCHEDULE_TYPES } from "./schema";
+import { Timestamp } from "../platform/schemas";
+import { SCHEDULE_TYPES } from "./schema";
 
 export type ScheduleType = (typeof SCHEDULE_TYPES)[number];
 
-export interface Schedule {
-  scheduleType: ScheduleType;
-  cronExpression?: string | null;
-  intervalSeconds?: number | null;
-  runAt?: string | null;
-}
+/** Every tick is a minute: a shorter interval could not be kept. */
+const MIN_INTERVAL_SECONDS = 60;
+
+/** A task's schedule as clients give it: the type and the one field that type uses. */
+export const ScheduleFields = z.object({
+  scheduleType: z.enum(SCHEDULE_TYPES),
+  cronExpression: z.string().max(100).nullish().openapi({ description: "five-field cron, UTC (scheduleType cron)", example: "0 9 * * *" }),
+  intervalSeconds: z.number().int().min(MIN_INTERVAL_SECONDS).max(366 * 86_400).nullish().openapi({ description: "scheduleType interval" }),
+  runAt: Timestamp.nullish().openapi({ description: "scheduleType one_time" }),
+});
+
+export type Schedule = z.infer<typeof ScheduleFields>;
 
 /** A parsed expression that never fires on its own: only asked for occurrences. */
 const parse = (expression: string) => new Cron(expression, { timezone: "UTC", paused: true });
@@ -22,6 +30,20 @@ export function cronProblem(expression: string): string | null {
     return parse(expression).nextRun() ? null : "never occurs";
   } catch (err) {
     return err instanceof Error ? err.message : "is not a cron expression";
+  }
+}
+
+/** Exactly the field its schedule type uses; the cron expression must parse. */
+export function checkSchedule(s: Schedule, ctx: z.RefinementCtx) {
+  const uses = { cron: "cronExpression", interval: "intervalSeconds", one_time: "runAt" } as const;
+  for (const [type, field] of Object.entries(uses)) {
+    const present = s[field] !== undefined && s[field] !== null;
+    if (type === s.scheduleType && !present) ctx.addIssue({ code: "custom", path: [field], message: `required when scheduleType is ${type}` });
+    if (type !== s.scheduleType && present) ctx.addIssue({ code: "custom", path: [field], message: `only allowed when scheduleType is ${type}` });
+  }
+  if (s.scheduleType === "cron" && s.cronExpression) {
+    const problem = cronProblem(s.cronExpression);
+    if (problem) ctx.addIssue({ code: "custom", path: ["cronExpression"], message: problem });
   }
 }
 
@@ -40,3 +62,11 @@ export function nextRunAt(schedule: Schedule, after: Date, firstRun: boolean): D
       return firstRun ? new Date(schedule.runAt as string) : null;
   }
 }
+
+/** The columns a (new) schedule sets, its first run counted from `now`. */
+export const scheduleColumns = (s: Schedule, now: Date) => ({
+  scheduleType: s.scheduleType,
+  cronExpression: s.cronExpression ?? null,
+  intervalSeconds: s.intervalSeconds ?? null,
+  nextRunAt: nextRunAt(s, now, true),
+});

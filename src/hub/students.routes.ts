@@ -1,55 +1,40 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, sql, type SQL } from "drizzle-orm";
+import { z } from "@hono/zod-openapi";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import { runAs } from "../platform/db";
-import { problemResponses } from "../platform/openapi";
-import { notFound } from "../platform/problem";
-import { createRouter } from "../platform/router";
-import { requireSchool, requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, Limit, paginate, PgTimestampKey } from "../platform/paging";
-import { JsonObjectParam } from "./paging";
-import { students } from "./schema";
 import { JsonObject, patchBody } from "../platform/input";
+import { keyset } from "../platform/paging";
+import { notFound } from "../platform/problem";
+import { defineRoute, json, jsonBody } from "../platform/route";
+import { createRouter } from "../platform/router";
+import { JsonObjectParam, PageQuery, pageOf, uuidParams } from "../platform/schemas";
+import { columnsOf, insertSchema, rowSchema } from "../platform/table-schema";
+import { requireSchool, requireStaff } from "./access";
+import { students } from "./schema";
 
 const Metadata = JsonObject.openapi({ example: { learning_style: "visual", interests: ["math"] } });
 
-const StudentInput = z
-  .object({
-    name: z.string().trim().min(1).max(100).openapi({ example: "김철수" }),
-    schoolId: z.string().min(1).max(50).openapi({ example: "SCH001" }),
-    grade: z.number().int().min(1).max(12),
-    className: z.string().min(1).max(50).nullish(),
-    studentNumber: z.string().min(1).max(20).nullish(),
-    email: z.email().max(255).nullish(),
-    parentContact: z.string().max(20).nullish(),
-    metadata: Metadata.optional(),
-    userId: z.uuid().nullish().openapi({ description: "the JWT sub of the student's own account (how a student token finds its record)" }),
-  })
+const StudentInput = insertSchema(students, {
+  name: (s) => s.trim().min(1).openapi({ example: "김철수" }),
+  schoolId: (s) => s.min(1).openapi({ example: "SCH001" }),
+  grade: (s) => s.min(1).max(12),
+  className: (s) => s.min(1),
+  studentNumber: (s) => s.min(1),
+  email: () => z.email().max(255),
+  // Optional here though the column is NOT NULL: an omitted metadata is stored as {}.
+  metadata: Metadata.optional(),
+  userId: (s) => s.openapi({ description: "the JWT sub of the student's own account (how a student token finds its record)" }),
+})
+  .pick({ name: true, schoolId: true, grade: true, className: true, studentNumber: true, email: true, parentContact: true, metadata: true, userId: true })
   .strict()
   .openapi("StudentInput");
 
 const StudentPatch = patchBody(StudentInput.partial().strict()).openapi("StudentPatch");
 
-export const Student = z
-  .object({
-    id: z.uuid(),
-    name: z.string(),
-    schoolId: z.string(),
-    grade: z.number().int(),
-    className: z.string().nullable(),
-    studentNumber: z.string().nullable(),
-    email: z.string().nullable(),
-    parentContact: z.string().nullable(),
-    metadata: Metadata,
-    userId: z.uuid().nullable(),
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
-    similarity: z.number().optional().openapi({ description: "trigram similarity to q (name searches only)" }),
-  })
+export const Student = rowSchema(students, { metadata: z.record(z.string(), z.unknown()) })
+  .extend({ similarity: z.number().optional().openapi({ description: "trigram similarity to q (name searches only)" }) })
   .openapi("Student");
 
-const StudentPage = z.object({ items: z.array(Student), nextCursor: z.string().nullable() }).openapi("StudentPage");
-
-const IdParam = z.object({ id: z.uuid() });
+export const StudentPage = pageOf(Student, "StudentPage");
 
 const ListQuery = z.object({
   schoolId: z.string().max(50).optional(),
@@ -57,73 +42,58 @@ const ListQuery = z.object({
   className: z.string().max(50).optional(),
   metadata: JsonObjectParam.optional().openapi({ type: "string", description: "JSON object the metadata must contain (JSONB @>)", example: '{"learning_style":"visual"}' }),
   q: z.string().trim().min(1).max(100).optional().openapi({ description: "name search, ranked by trigram similarity" }),
-  limit: Limit,
-  cursor: Cursor,
+  ...PageQuery,
 });
-
-export const studentColumns = {
-  id: students.id,
-  name: students.name,
-  schoolId: students.schoolId,
-  grade: students.grade,
-  className: students.className,
-  studentNumber: students.studentNumber,
-  email: students.email,
-  parentContact: students.parentContact,
-  metadata: students.metadata,
-  userId: students.userId,
-  createdAt: students.createdAt,
-  updatedAt: students.updatedAt,
-};
 
 const tags = ["hub"];
+const params = uuidParams("id");
 
-const createStudent = createRoute({
-  method: "post",
-  path: "/students",
-  tags,
-  summary: "Create a student (teachers: in their own school)",
-  request: { body: { required: true, content: { "application/json": { schema: StudentInput } } } },
-  responses: {
-    201: { description: "Created", content: { "application/json": { schema: Student } } },
-    ...problemResponses(401, 403, 409, 413, 415, 422, 429),
+const createStudent = defineRoute(
+  {
+    method: "post",
+    path: "/students",
+    tags,
+    summary: "Create a student (teachers: in their own school)",
+    request: { body: jsonBody(StudentInput) },
+    responses: { 201: json(Student, "Created") },
   },
-});
+  403,
+  409,
+);
 
-const getStudent = createRoute({
-  method: "get",
-  path: "/students/{id}",
-  tags,
-  summary: "A student",
-  request: { params: IdParam },
-  responses: {
-    200: { description: "The student", content: { "application/json": { schema: Student } } },
-    ...problemResponses(401, 403, 404, 422, 429),
+const getStudent = defineRoute(
+  { method: "get", path: "/students/{id}", tags, summary: "A student", request: { params }, responses: { 200: json(Student, "The student") } },
+  404,
+);
+
+const patchStudent = defineRoute(
+  {
+    method: "patch",
+    path: "/students/{id}",
+    tags,
+    summary: "Change a student's fields",
+    request: { params, body: jsonBody(StudentPatch) },
+    responses: { 200: json(Student, "Updated") },
   },
-});
+  403,
+  404,
+  409,
+);
 
-const patchStudent = createRoute({
-  method: "patch",
-  path: "/students/{id}",
-  tags,
-  summary: "Change a student's fields",
-  request: { params: IdParam, body: { required: true, content: { "application/json": { schema: StudentPatch } } } },
-  responses: {
-    200: { description: "Updated", content: { "application/json": { schema: Student } } },
-    ...problemResponses(401, 403, 404, 409, 413, 415, 422, 429),
+const deleteStudent = defineRoute(
+  {
+    method: "delete",
+    path: "/students/{id}",
+    tags,
+    summary: "Delete a student with their history, interventions and tasks (ON DELETE CASCADE)",
+    request: { params },
+    responses: { 204: { description: "Deleted" } },
   },
-});
+  403,
+  404,
+);
 
-const deleteStudent = createRoute({
-  method: "delete",
-  path: "/students/{id}",
-  tags,
-  summary: "Delete a student with their history, interventions and tasks (ON DELETE CASCADE)",
-  request: { params: IdParam },
-  responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 422, 429) },
-});
-
-const listStudents = createRoute({
+const listStudents = defineRoute({
   method: "get",
   path: "/students",
   tags,
@@ -132,14 +102,8 @@ const listStudents = createRoute({
     "Without q: newest first (created_at, id). With q: names similar to q (pg_trgm `%`, or containing it), most similar first. " +
     "Both page by keyset: pass nextCursor back as cursor.",
   request: { query: ListQuery },
-  responses: {
-    200: { description: "A page", content: { "application/json": { schema: StudentPage } } },
-    ...problemResponses(401, 403, 422, 429),
-  },
+  responses: { 200: json(StudentPage, "A page") },
 });
-
-const NewestKey = z.tuple([PgTimestampKey, z.uuid()]);
-const RankKey = z.tuple([z.number(), z.uuid()]);
 
 /** ILIKE pattern for "contains q", with q's own wildcards taken literally. */
 const containsPattern = (q: string) => `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
@@ -155,14 +119,14 @@ export const studentRoutes = createRouter()
       db
         .insert(students)
         .values({ ...input, metadata: input.metadata ?? {}, id: crypto.randomUUID() })
-        .returning(studentColumns),
+        .returning(),
     ] as const);
     return c.json(rows[0]!, 201);
   })
   .openapi(getStudent, async (c) => {
     const { db } = c.var;
     const { id } = c.req.valid("param");
-    const [rows] = await runAs(db, c.var.principal, [db.select(studentColumns).from(students).where(eq(students.id, id))] as const);
+    const [rows] = await runAs(db, c.var.principal, [db.select().from(students).where(eq(students.id, id))] as const);
     if (!rows[0]) throw notFound(`student ${id}`);
     return c.json(rows[0], 200);
   })
@@ -178,7 +142,7 @@ export const studentRoutes = createRouter()
         .update(students)
         .set({ ...input, metadata: input.metadata ?? undefined, updatedAt: sql`now()` })
         .where(eq(students.id, id))
-        .returning(studentColumns),
+        .returning(),
     ] as const);
     if (!rows[0]) throw notFound(`student ${id}`);
     return c.json(rows[0], 200);
@@ -202,41 +166,18 @@ export const studentRoutes = createRouter()
       // jsonb @> is what idx_students_metadata_gin (jsonb_ops) serves.
       query.metadata !== undefined ? sql`${students.metadata} @> ${JSON.stringify(query.metadata)}::jsonb` : undefined,
     ];
-    const take = query.limit + 1;
-
-    if (query.q !== undefined) {
-      // `%` (similarity above pg_trgm.similarity_threshold) and ILIKE are both served by idx_students_name_trgm.
-      const score = sql<number>`similarity(${students.name}, ${query.q})`;
-      const after = decodeCursor(query.cursor, RankKey);
-      const rows = (
-        await runAs(db, c.var.principal, [
-          db
-            .select({ ...studentColumns, similarity: score })
-            .from(students)
-            .where(
-              and(
-                sql`(${students.name} % ${query.q} or ${students.name} ilike ${containsPattern(query.q)})`,
-                ...filters,
-                after ? sql`(${score}, ${students.id}) < (${after[0]}::real, ${after[1]}::uuid)` : undefined,
-              ),
-            )
-            .orderBy(desc(score), desc(students.id))
-            .limit(take),
-        ] as const)
-      )[0];
-      return c.json(paginate(rows, query.limit, (last) => [last.similarity, last.id]), 200);
-    }
-
-    const createdText = sql<string>`${students.createdAt}::text`;
-    const after = decodeCursor(query.cursor, NewestKey);
+    // Name searches rank by similarity (`%` above pg_trgm.similarity_threshold, or ILIKE: both served
+    // by idx_students_name_trgm); other lists are newest first.
+    const similarity = query.q !== undefined ? sql<number>`similarity(${students.name}, ${query.q})` : undefined;
+    const k = similarity ? keyset([{ expr: similarity, type: "real" }, students.id]) : keyset([students.createdAt, students.id]);
+    const search = query.q !== undefined ? sql`(${students.name} % ${query.q} or ${students.name} ilike ${containsPattern(query.q)})` : undefined;
     const [rows] = await runAs(db, c.var.principal, [
       db
-        .select({ ...studentColumns, createdText })
+        .select({ ...k.columns, ...columnsOf(students), ...(similarity ? { similarity } : {}) })
         .from(students)
-        .where(and(...filters, after ? sql`(${students.createdAt}, ${students.id}) < (${after[0]}::timestamp, ${after[1]}::uuid)` : undefined))
-        .orderBy(desc(students.createdAt), desc(students.id))
-        .limit(take),
+        .where(and(search, ...filters, k.after(query.cursor)))
+        .orderBy(...k.orderBy)
+        .limit(query.limit + 1),
     ] as const);
-    const { items, nextCursor } = paginate(rows, query.limit, (last) => [last.createdText, last.id]);
-    return c.json({ items: items.map(({ createdText: _, ...s }) => s), nextCursor }, 200);
+    return c.json(k.page(rows, query.limit), 200);
   });

@@ -1,39 +1,17 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, inArray, sql } from "drizzle-orm";
+import { z } from "@hono/zod-openapi";
+import { and, eq, inArray } from "drizzle-orm";
 import { runAs } from "../platform/db";
-import { problemResponses } from "../platform/openapi";
-import { ApiError, notFound } from "../platform/problem";
-import { createRouter } from "../platform/router";
-import { isAdmin, requireStaff } from "./access";
-import { CursorParam as Cursor, decodeCursor, Limit, paginate, PgTimestampKey } from "../platform/paging";
-import { Timestamp } from "./paging";
-import { cronProblem, nextRunAt, type Schedule } from "./schedule";
-import { SCHEDULE_TYPES, scheduledTasks, students, TASK_STATUSES, TASK_TYPES, taskRuns } from "./schema";
 import { JsonObject, patchBody } from "../platform/input";
-
-/** Every tick is a minute: a shorter interval could not be kept. */
-const MIN_INTERVAL_SECONDS = 60;
-
-const ScheduleFields = z.object({
-  scheduleType: z.enum(SCHEDULE_TYPES),
-  cronExpression: z.string().max(100).nullish().openapi({ description: "five-field cron, UTC (scheduleType cron)", example: "0 9 * * *" }),
-  intervalSeconds: z.number().int().min(MIN_INTERVAL_SECONDS).max(366 * 86_400).nullish().openapi({ description: "scheduleType interval" }),
-  runAt: Timestamp.nullish().openapi({ description: "scheduleType one_time" }),
-});
-
-/** Exactly the field its schedule type uses; the cron expression must parse. */
-function checkSchedule(s: z.infer<typeof ScheduleFields>, ctx: z.RefinementCtx, prefix: (string | number)[] = []) {
-  const uses = { cron: "cronExpression", interval: "intervalSeconds", one_time: "runAt" } as const;
-  for (const [type, field] of Object.entries(uses)) {
-    const present = s[field] !== undefined && s[field] !== null;
-    if (type === s.scheduleType && !present) ctx.addIssue({ code: "custom", path: [...prefix, field], message: `required when scheduleType is ${type}` });
-    if (type !== s.scheduleType && present) ctx.addIssue({ code: "custom", path: [...prefix, field], message: `only allowed when scheduleType is ${type}` });
-  }
-  if (s.scheduleType === "cron" && s.cronExpression) {
-    const problem = cronProblem(s.cronExpression);
-    if (problem) ctx.addIssue({ code: "custom", path: [...prefix, "cronExpression"], message: problem });
-  }
-}
+import { keyset } from "../platform/paging";
+import { ApiError, notFound } from "../platform/problem";
+import { defineRoute, json, jsonBody } from "../platform/route";
+import { createRouter } from "../platform/router";
+import { pageOf, PageQuery, uuidParams } from "../platform/schemas";
+import { columnsOf, rowSchema } from "../platform/table-schema";
+import { requireAdmin, requireStaff } from "./access";
+import { checkSchedule, ScheduleFields, scheduleColumns } from "./schedule";
+import { scheduledTasks, TASK_STATUSES, TASK_TYPES, taskRuns } from "./schema";
+import { insertForStudent } from "./student-sql";
 
 const Config = JsonObject.openapi({ example: { window_hours: 24, include_sections: ["progress", "recommendations"] } });
 
@@ -55,144 +33,108 @@ const TaskPatch = patchBody(
     .object({
       status: z.enum(["active", "paused"]).optional(),
       config: Config.optional(),
-      schedule: ScheduleFields.superRefine((s, ctx) => checkSchedule(s, ctx)).optional().openapi({ description: "a new schedule; next run recomputed" }),
+      schedule: ScheduleFields.superRefine(checkSchedule).optional().openapi({ description: "a new schedule; next run recomputed" }),
     })
     .strict(),
 ).openapi("ScheduledTaskPatch");
 
-export const Task = z
-  .object({
-    id: z.uuid(),
-    studentId: z.uuid().nullable(),
-    taskType: z.enum(TASK_TYPES),
-    scheduleType: z.enum(SCHEDULE_TYPES),
-    cronExpression: z.string().nullable(),
-    intervalSeconds: z.number().int().nullable(),
-    config: z.record(z.string(), z.unknown()),
-    status: z.enum(TASK_STATUSES),
-    nextRunAt: z.iso.datetime().nullable(),
-    lastRunAt: z.iso.datetime().nullable(),
-    celeryTaskId: z.string().nullable().openapi({ description: "id of the run that last executed the task (a taskRun id)" }),
-    createdAt: z.iso.datetime(),
-  })
-  .openapi("ScheduledTask");
+export const Task = rowSchema(scheduledTasks, { config: z.record(z.string(), z.unknown()) }).openapi("ScheduledTask", {
+  description: "celeryTaskId holds the id of the run that last executed the task (a TaskRun id)",
+});
 
-const TaskRun = z
-  .object({
-    id: z.uuid(),
-    taskId: z.uuid(),
-    studentId: z.uuid().nullable(),
-    taskType: z.string(),
-    report: z.record(z.string(), z.unknown()),
-    scheduledFor: z.iso.datetime(),
-    createdAt: z.iso.datetime(),
-  })
-  .openapi("TaskRun");
+export const TaskPage = pageOf(Task, "ScheduledTaskPage");
 
-const page = <T extends z.ZodType>(item: T, name: string) => z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);
+export const TaskRun = rowSchema(taskRuns, { report: z.record(z.string(), z.unknown()) }).openapi("TaskRun");
 
-const IdParam = z.object({ id: z.uuid() });
+export const TaskRunPage = pageOf(TaskRun, "TaskRunPage");
+
 const ListQuery = z.object({
   studentId: z.uuid().optional(),
   status: z.enum(TASK_STATUSES).optional(),
   taskType: z.enum(TASK_TYPES).optional(),
-  limit: Limit,
-  cursor: Cursor,
+  ...PageQuery,
 });
-
-export const taskColumns = {
-  id: scheduledTasks.id,
-  studentId: scheduledTasks.studentId,
-  taskType: scheduledTasks.taskType,
-  scheduleType: scheduledTasks.scheduleType,
-  cronExpression: scheduledTasks.cronExpression,
-  intervalSeconds: scheduledTasks.intervalSeconds,
-  config: scheduledTasks.config,
-  status: scheduledTasks.status,
-  nextRunAt: scheduledTasks.nextRunAt,
-  lastRunAt: scheduledTasks.lastRunAt,
-  celeryTaskId: scheduledTasks.celeryTaskId,
-  createdAt: scheduledTasks.createdAt,
-};
-
-const runColumns = {
-  id: taskRuns.id,
-  taskId: taskRuns.taskId,
-  studentId: taskRuns.studentId,
-  taskType: taskRuns.taskType,
-  report: taskRuns.report,
-  scheduledFor: taskRuns.scheduledFor,
-  createdAt: taskRuns.createdAt,
-};
 
 const tags = ["hub"];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({ description, content: { "application/json": { schema } } });
+const params = uuidParams("id");
 
-const createTask = createRoute({
-  method: "post",
-  path: "/tasks",
-  tags,
-  summary: "Schedule a task (cron, interval or one_time); the server computes nextRunAt",
-  request: { body: { required: true, content: { "application/json": { schema: TaskInput } } } },
-  responses: { 201: json(Task, "Scheduled"), ...problemResponses(401, 403, 404, 413, 415, 422, 429) },
-});
-const getTask = createRoute({
-  method: "get",
-  path: "/tasks/{id}",
-  tags,
-  summary: "A scheduled task",
-  request: { params: IdParam },
-  responses: { 200: json(Task, "The task"), ...problemResponses(401, 403, 404, 422, 429) },
-});
-const listTasks = createRoute({
+const createTask = defineRoute(
+  {
+    method: "post",
+    path: "/tasks",
+    tags,
+    summary: "Schedule a task (cron, interval or one_time); the server computes nextRunAt",
+    request: { body: jsonBody(TaskInput) },
+    responses: { 201: json(Task, "Scheduled") },
+  },
+  403,
+  404,
+);
+
+const getTask = defineRoute(
+  { method: "get", path: "/tasks/{id}", tags, summary: "A scheduled task", request: { params }, responses: { 200: json(Task, "The task") } },
+  404,
+);
+
+const listTasks = defineRoute({
   method: "get",
   path: "/tasks",
   tags,
   summary: "Scheduled tasks the caller may see, newest first (keyset pages)",
   request: { query: ListQuery },
-  responses: { 200: json(page(Task, "ScheduledTaskPage"), "A page"), ...problemResponses(401, 403, 422, 429) },
-});
-const patchTask = createRoute({
-  method: "patch",
-  path: "/tasks/{id}",
-  tags,
-  summary: "Pause or resume a task, change its config or its schedule (not once completed)",
-  request: { params: IdParam, body: { required: true, content: { "application/json": { schema: TaskPatch } } } },
-  responses: { 200: json(Task, "Updated"), ...problemResponses(401, 403, 404, 409, 413, 415, 422, 429) },
-});
-const deleteTask = createRoute({
-  method: "delete",
-  path: "/tasks/{id}",
-  tags,
-  summary: "Delete a task and its runs",
-  request: { params: IdParam },
-  responses: { 204: { description: "Deleted" }, ...problemResponses(401, 403, 404, 422, 429) },
-});
-const listRuns = createRoute({
-  method: "get",
-  path: "/tasks/{id}/runs",
-  tags,
-  summary: "What the task's runs produced (daily reports, weekly aggregates), newest first",
-  request: { params: IdParam, query: z.object({ limit: Limit, cursor: Cursor }) },
-  responses: { 200: json(page(TaskRun, "TaskRunPage"), "A page"), ...problemResponses(401, 403, 404, 422, 429) },
-});
-const getRun = createRoute({
-  method: "get",
-  path: "/tasks/{id}/runs/{runId}",
-  tags,
-  summary: "One run's stored report",
-  request: { params: z.object({ id: z.uuid(), runId: z.uuid() }) },
-  responses: { 200: json(TaskRun, "The run"), ...problemResponses(401, 403, 404, 422, 429) },
+  responses: { 200: json(TaskPage, "A page") },
 });
 
-const NewestKey = z.tuple([PgTimestampKey, z.uuid()]);
+const patchTask = defineRoute(
+  {
+    method: "patch",
+    path: "/tasks/{id}",
+    tags,
+    summary: "Pause or resume a task, change its config or its schedule (not once completed)",
+    request: { params, body: jsonBody(TaskPatch) },
+    responses: { 200: json(Task, "Updated") },
+  },
+  403,
+  404,
+  409,
+);
 
-const scheduleColumns = (s: Schedule, now: Date) => ({
-  scheduleType: s.scheduleType,
-  cronExpression: s.cronExpression ?? null,
-  intervalSeconds: s.intervalSeconds ?? null,
-  nextRunAt: nextRunAt(s, now, true),
-});
+const deleteTask = defineRoute(
+  {
+    method: "delete",
+    path: "/tasks/{id}",
+    tags,
+    summary: "Delete a task and its runs",
+    request: { params },
+    responses: { 204: { description: "Deleted" } },
+  },
+  403,
+  404,
+);
+
+const listRuns = defineRoute(
+  {
+    method: "get",
+    path: "/tasks/{id}/runs",
+    tags,
+    summary: "What the task's runs produced (daily reports, weekly aggregates), newest first",
+    request: { params, query: z.object(PageQuery) },
+    responses: { 200: json(TaskRunPage, "A page") },
+  },
+  404,
+);
+
+const getRun = defineRoute(
+  {
+    method: "get",
+    path: "/tasks/{id}/runs/{runId}",
+    tags,
+    summary: "One run's stored report",
+    request: { params: uuidParams("id", "runId") },
+    responses: { 200: json(TaskRun, "The run") },
+  },
+  404,
+);
 
 export const taskRoutes = createRouter()
   .openapi(createTask, async (c) => {
@@ -200,40 +142,17 @@ export const taskRoutes = createRouter()
     const principal = c.var.principal!;
     requireStaff(principal);
     const input = c.req.valid("json");
-    if (!input.studentId && !isAdmin(principal)) throw new ApiError(403, "admin_only", "only an admin may schedule a task without a student");
+    if (!input.studentId) requireAdmin(principal, "schedule a task without a student");
     const row = {
       id: crypto.randomUUID(),
-      studentId: input.studentId ?? null,
       taskType: input.taskType,
       config: input.config ?? {},
       status: "active" as const,
       ...scheduleColumns(input, new Date()),
     };
     const statement = input.studentId
-      ? // Inserted through the student row, so RLS decides in the same statement whether the caller may.
-        db
-          .insert(scheduledTasks)
-          .select(
-            db
-              .select({
-                id: sql`${row.id}::uuid`.as("id"),
-                studentId: students.id,
-                taskType: sql`${row.taskType}`.as("task_type"),
-                scheduleType: sql`${row.scheduleType}`.as("schedule_type"),
-                cronExpression: sql`${row.cronExpression}::varchar`.as("cron_expression"),
-                config: sql`${JSON.stringify(row.config)}::jsonb`.as("config"),
-                status: sql`'active'`.as("status"),
-                nextRunAt: sql`${row.nextRunAt?.toISOString() ?? null}::timestamp`.as("next_run_at"),
-                lastRunAt: sql`null::timestamp`.as("last_run_at"),
-                celeryTaskId: sql`null::varchar`.as("celery_task_id"),
-                createdAt: sql`now()`.as("created_at"),
-                intervalSeconds: sql`${row.intervalSeconds}::int`.as("interval_seconds"),
-              })
-              .from(students)
-              .where(eq(students.id, input.studentId)),
-          )
-          .returning(taskColumns)
-      : db.insert(scheduledTasks).values(row).returning(taskColumns);
+      ? insertForStudent(db, scheduledTasks, input.studentId, row).returning()
+      : db.insert(scheduledTasks).values(row).returning();
     const [rows] = await runAs(db, principal, [statement] as const);
     if (!rows[0]) throw notFound(`student ${input.studentId}`);
     return c.json(rows[0], 201);
@@ -241,32 +160,30 @@ export const taskRoutes = createRouter()
   .openapi(getTask, async (c) => {
     const { db } = c.var;
     const { id } = c.req.valid("param");
-    const [rows] = await runAs(db, c.var.principal, [db.select(taskColumns).from(scheduledTasks).where(eq(scheduledTasks.id, id))] as const);
+    const [rows] = await runAs(db, c.var.principal, [db.select().from(scheduledTasks).where(eq(scheduledTasks.id, id))] as const);
     if (!rows[0]) throw notFound(`task ${id}`);
     return c.json(rows[0], 200);
   })
   .openapi(listTasks, async (c) => {
     const { db } = c.var;
     const query = c.req.valid("query");
-    const after = decodeCursor(query.cursor, NewestKey);
-    const createdText = sql<string>`${scheduledTasks.createdAt}::text`;
+    const k = keyset([scheduledTasks.createdAt, scheduledTasks.id]);
     const [rows] = await runAs(db, c.var.principal, [
       db
-        .select({ ...taskColumns, createdText })
+        .select({ ...k.columns, ...columnsOf(scheduledTasks) })
         .from(scheduledTasks)
         .where(
           and(
             query.studentId ? eq(scheduledTasks.studentId, query.studentId) : undefined,
             query.status ? eq(scheduledTasks.status, query.status) : undefined,
             query.taskType ? eq(scheduledTasks.taskType, query.taskType) : undefined,
-            after ? sql`(${scheduledTasks.createdAt}, ${scheduledTasks.id}) < (${after[0]}::timestamp, ${after[1]}::uuid)` : undefined,
+            k.after(query.cursor),
           ),
         )
-        .orderBy(desc(scheduledTasks.createdAt), desc(scheduledTasks.id))
+        .orderBy(...k.orderBy)
         .limit(query.limit + 1),
     ] as const);
-    const { items, nextCursor } = paginate(rows, query.limit, (last) => [last.createdText, last.id]);
-    return c.json({ items: items.map(({ createdText: _, ...t }) => t), nextCursor }, 200);
+    return c.json(k.page(rows, query.limit), 200);
   })
   .openapi(patchTask, async (c) => {
     const { db } = c.var;
@@ -283,7 +200,7 @@ export const taskRoutes = createRouter()
           ...(input.schedule ? scheduleColumns(input.schedule, new Date()) : {}),
         })
         .where(and(eq(scheduledTasks.id, id), inArray(scheduledTasks.status, ["active", "paused"])))
-        .returning(taskColumns),
+        .returning(),
       db.select({ status: scheduledTasks.status }).from(scheduledTasks).where(eq(scheduledTasks.id, id)),
     ] as const);
     if (updated[0]) return c.json(updated[0], 200);
@@ -303,27 +220,23 @@ export const taskRoutes = createRouter()
     const { db } = c.var;
     const { id } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
-    const after = decodeCursor(cursor, NewestKey);
-    const createdText = sql<string>`${taskRuns.createdAt}::text`;
+    const k = keyset([taskRuns.createdAt, taskRuns.id]);
     const [rows, task] = await runAs(db, c.var.principal, [
       db
-        .select({ ...runColumns, createdText })
+        .select({ ...k.columns, ...columnsOf(taskRuns) })
         .from(taskRuns)
-        .where(and(eq(taskRuns.taskId, id), after ? sql`(${taskRuns.createdAt}, ${taskRuns.id}) < (${after[0]}::timestamp, ${after[1]}::uuid)` : undefined))
-        .orderBy(desc(taskRuns.createdAt), desc(taskRuns.id))
+        .where(and(eq(taskRuns.taskId, id), k.after(cursor)))
+        .orderBy(...k.orderBy)
         .limit(limit + 1),
       db.select({ id: scheduledTasks.id }).from(scheduledTasks).where(eq(scheduledTasks.id, id)),
     ] as const);
     if (!task[0]) throw notFound(`task ${id}`);
-    const { items, nextCursor } = paginate(rows, limit, (last) => [last.createdText, last.id]);
-    return c.json({ items: items.map(({ createdText: _, ...r }) => r), nextCursor }, 200);
+    return c.json(k.page(rows, limit), 200);
   })
   .openapi(getRun, async (c) => {
     const { db } = c.var;
     const { id, runId } = c.req.valid("param");
-    const [rows] = await runAs(db, c.var.principal, [
-      db.select(runColumns).from(taskRuns).where(and(eq(taskRuns.id, runId), eq(taskRuns.taskId, id))),
-    ] as const);
+    const [rows] = await runAs(db, c.var.principal, [db.select().from(taskRuns).where(and(eq(taskRuns.id, runId), eq(taskRuns.taskId, id)))] as const);
     if (!rows[0]) throw notFound(`run ${runId} of task ${id}`);
     return c.json(rows[0], 200);
   });

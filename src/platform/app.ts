@@ -17,7 +17,8 @@ import type { System } from "./system";
 const REFERENCE_UI = { cdn: "/docs/scalar-api-reference-1.72.1.js", withDefaultFonts: false, telemetry: false, defaultOpenAllTags: true };
 
 /** The HTTP app: platform middleware, liveness/readiness, API description, and the systems' routers. */
-export function createApp(systems: readonly System[]) {
+export async function createApp(systems: readonly System[]) {
+  const routers = await Promise.all(systems.map((s) => s.routes()));
   const app = new OpenAPIHono<AppEnv>();
   app.use("*", requestId());
   app.onError(handleError);
@@ -35,14 +36,14 @@ export function createApp(systems: readonly System[]) {
 
   app.use("/api/*", limitBody(), requireJson(), services(), requireAuth(), rateLimit());
   app.route("/api/v1", meRoutes);
-  for (const system of systems) {
+  systems.forEach((system, i) => {
     // Which system a request is for: what relayAfterResponse may flush to this Worker's queue.
     app.use(`/api/v1/${system.name}/*`, async (c, next) => {
       c.set("system", system.name);
       await next();
     });
-    app.route(`/api/v1/${system.name}`, system.router);
-  }
+    app.route(`/api/v1/${system.name}`, routers[i]!);
+  });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
   app.doc31("/openapi.json", {

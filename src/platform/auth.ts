@@ -60,6 +60,13 @@ function parseRoles(claimed: readonly unknown[]): string[] {
 /** Whether the caller holds one of the roles: exact names, as app.has_role() compares in Postgres. */
 export const hasRole = (principal: Principal, ...names: readonly string[]) => names.some((n) => principal.roles.includes(n));
 
+const anyOf = (roles: readonly string[]) => (roles.length > 1 ? `${roles.slice(0, -1).join(", ")} or ${roles.at(-1)}` : roles.join(""));
+
+/** 403 `code` unless the caller holds one of `roles`, saying who may do `action`. */
+export function requireRole(principal: Principal, roles: readonly string[], action: string, code = "forbidden"): void {
+  if (!hasRole(principal, ...roles)) throw new ApiError(403, code, `only a ${anyOf(roles)} may ${action}`);
+}
+
 /**
  * The role scheduled jobs and consumers act under: row-level security lets it reach every row a
  * job needs, so the API refuses it in tokens (requireAuth), whoever signed them.

@@ -3,7 +3,8 @@ import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle, type NeonHttpDatabase } from "drizzle-orm/neon-http";
 import type { Principal } from "./auth";
-import type { Config } from "./config";
+import { loadConfig, type Config } from "./config";
+import type { Bindings } from "./context";
 
 export type Database = NeonHttpDatabase;
 
@@ -53,3 +54,13 @@ export async function runAs<T extends readonly BatchItem<"pg">[]>(
   return results as unknown as Results<T>;
 }
 
+
+/**
+ * The database of work that no request carries (a job, a consumer, the relay): configuration from
+ * the bindings and a client whose request id names the work, so logs and round-trip counts say
+ * what ran.
+ */
+export function backgroundDatabase(env: Bindings, name: string, requestId = `${name}-${crypto.randomUUID()}`): { config: Config; db: Database; requestId: string } {
+  const config = loadConfig(env);
+  return { config, db: createDatabase(config, requestId), requestId };
+}

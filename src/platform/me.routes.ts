@@ -1,5 +1,5 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { problemResponses } from "./openapi";
+import { z } from "@hono/zod-openapi";
+import { defineRoute, json } from "./route";
 import { createRouter } from "./router";
 
 const Me = z
@@ -15,15 +15,12 @@ const Me = z
 
 /** Who the bearer token says the caller is: the quickest check of a token against this deployment. */
 export const meRoutes = createRouter().openapi(
-  createRoute({
+  defineRoute({
     method: "get",
     path: "/me",
     tags: ["platform"],
     summary: "The authenticated caller",
-    responses: {
-      200: { description: "The caller's identity", content: { "application/json": { schema: Me } } },
-      ...problemResponses(401, 429),
-    },
+    responses: { 200: json(Me, "The caller's identity") },
   }),
   (c) => {
     const { userId, tenantId, roles, permissions, token } = c.var.principal!;

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { sql, type AnyColumn, type SQL } from "drizzle-orm";
+import { asc, Column, desc, is, sql, type AnyColumn, type SQL } from "drizzle-orm";
 import { inputProblem } from "./input";
 import { fieldError } from "./problem";
 
@@ -46,10 +46,27 @@ export function decodeCursor<T extends z.ZodType>(cursor: string | undefined, sh
   return parsed.data;
 }
 
-/** Key parts: Postgres `timestamp::text`, exactTime() text, and a date. */
-export const PgTimestampKey = z.string().regex(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?$/);
-export const ExactTimeKey = z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/);
-export const DateKey = z.iso.date();
+/**
+ * What a key part may look like in a cursor, by its SQL type: checked before it reaches Postgres,
+ * which would read "yesterday" or "infinity" as a time, or fail on text it cannot cast.
+ */
+const realTime = (s: string) => !Number.isNaN(Date.parse(s.endsWith("Z") ? s : `${s}Z`));
+const KEY_FORMS = {
+  timestamptz: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$/).refine(realTime),
+  timestamp: z.string().regex(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/).refine(realTime),
+  date: z.iso.date(),
+  uuid: z.uuid(),
+  integer: z.string().regex(/^-?\d{1,19}$/),
+  number: z.string().regex(/^-?\d+(\.\d+)?(e[+-]?\d+)?$/i),
+  // Text key parts are ids, which the API caps at 128 characters (TextId).
+  text: z.string().min(1).max(128),
+};
+const formOf = (cast: string): z.ZodType<string> => {
+  if (cast === "timestamptz" || cast === "timestamp" || cast === "date" || cast === "uuid") return KEY_FORMS[cast];
+  if (/^(bigint|integer|smallint)$/.test(cast)) return KEY_FORMS.integer;
+  if (/^(real|double precision|numeric)/.test(cast)) return KEY_FORMS.number;
+  return KEY_FORMS.text;
+};
 
 /** Splits off the one extra row a list fetched to learn whether another page follows. */
 export function paginate<T>(rows: T[], limit: number, keyOf: (last: T) => unknown): { items: T[]; nextCursor: string | null } {
@@ -67,3 +84,67 @@ export const CursorParam = z.string().max(512).optional().openapi({ description:
  */
 export const exactTime = (column: AnyColumn): SQL<string> =>
   sql<string>`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+/** One part of a sort key: a column (its type says how to write and read it) or an expression with its SQL type. */
+export type KeyPart = AnyColumn | { expr: SQL; type: string };
+export type Direction = "asc" | "desc";
+
+/** How a key part travels in a cursor: exact text, and the cast that reads it back. */
+function keyCodec(part: KeyPart): { expr: SQL | AnyColumn; text: SQL<string>; cast: string } {
+  if (!is(part, Column)) return { expr: part.expr, text: sql<string>`(${part.expr})::text`, cast: part.type };
+  switch (part.columnType) {
+    case "PgTimestamp":
+      // Microseconds, which a JS Date would drop: a cursor rounded to milliseconds skips or repeats rows.
+      return part.getSQLType().includes("with time zone")
+        ? { expr: part, text: exactTime(part), cast: "timestamptz" }
+        : { expr: part, text: sql<string>`to_char(${part}, 'YYYY-MM-DD"T"HH24:MI:SS.US')`, cast: "timestamp" };
+    case "PgBigSerial64":
+    case "PgBigInt64":
+      return { expr: part, text: sql<string>`${part}::text`, cast: "bigint" };
+    case "PgDateString":
+    case "PgDate":
+      return { expr: part, text: sql<string>`${part}::text`, cast: "date" };
+    default:
+      return { expr: part, text: sql<string>`${part}::text`, cast: part.getSQLType() };
+  }
+}
+
+/**
+ * Keyset pagination over a sort key, one way for every list: select `keyset.columns` beside the
+ * row, filter with `keyset.after(cursor)`, order by `keyset.orderBy`, fetch `limit + 1` rows, and
+ * `keyset.page(rows, limit)` returns the items (without the key columns) and the next cursor. The
+ * cursor is the last row's key as exact text; a cursor of another shape is a 422 (decodeCursor).
+ * With one direction for every part the condition is a row comparison an index on the key serves.
+ */
+export function keyset(parts: readonly (KeyPart | [KeyPart, Direction])[], direction: Direction = "desc") {
+  const specs = parts.map((p) => {
+    const [part, dir] = Array.isArray(p) ? p : [p, direction];
+    return { ...keyCodec(part), dir };
+  });
+  const names = specs.map((_, i) => `__key${i}`);
+  const Key = z.tuple(specs.map((s) => formOf(s.cast)) as [z.ZodType<string>, ...z.ZodType<string>[]]);
+  const value = (key: string[], i: number) => sql`${key[i]}::${sql.raw(specs[i]!.cast)}`;
+  const beyond = (i: number, key: string[]) => (specs[i]!.dir === "desc" ? sql`${specs[i]!.expr} < ${value(key, i)}` : sql`${specs[i]!.expr} > ${value(key, i)}`);
+  return {
+    columns: Object.fromEntries(specs.map((s, i) => [names[i], s.text])) as Record<string, SQL<string>>,
+    orderBy: specs.map((s) => (s.dir === "desc" ? desc(s.expr) : asc(s.expr))),
+    after(cursor: string | undefined): SQL | undefined {
+      const key = decodeCursor(cursor, Key);
+      if (!key) return undefined;
+      if (specs.every((s) => s.dir === specs[0]!.dir)) {
+        const left = sql.join(specs.map((s) => sql`${s.expr}`), sql`, `);
+        const right = sql.join(specs.map((_, i) => value(key, i)), sql`, `);
+        return specs[0]!.dir === "desc" ? sql`(${left}) < (${right})` : sql`(${left}) > (${right})`;
+      }
+      // Mixed directions: the first part beyond its value, or equal and the rest beyond theirs.
+      const branches = specs.map((_, i) =>
+        sql.join([...specs.slice(0, i).map((s, j) => sql`${s.expr} = ${value(key, j)}`), beyond(i, key)], sql` and `),
+      );
+      return sql`(${sql.join(branches.map((b) => sql`(${b})`), sql` or `)})`;
+    },
+    page<R extends Record<string, unknown>>(rows: R[], limit: number): { items: Omit<R, `__key${number}`>[]; nextCursor: string | null } {
+      const { items, nextCursor } = paginate(rows, limit, (last) => names.map((n) => last[n]));
+      return { items: items.map((row) => Object.fromEntries(Object.entries(row).filter(([k]) => !k.startsWith("__key"))) as Omit<R, `__key${number}`>), nextCursor };
+    },
+  };
+}

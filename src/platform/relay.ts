@@ -2,7 +2,7 @@ import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import type { Context } from "hono";
 import { loadConfig } from "./config";
 import type { AppEnv, Bindings } from "./context";
-import { createDatabase, type Database } from "./db";
+import { backgroundDatabase, createDatabase, type Database } from "./db";
 import { log } from "./log";
 import { consumedEvents, outboxEvents, type EventEnvelope } from "./outbox";
 import type { ScheduledJob } from "./system";
@@ -210,8 +210,7 @@ const LEDGER_RETENTION_DAYS = 30;
 
 /** The DAILY job: forgets published events and old ledger rows, in one statement. */
 export async function pruneOutboxJob(env: Bindings): Promise<Record<string, unknown>> {
-  const requestId = `prune-outbox-${crypto.randomUUID()}`;
-  const db = createDatabase(loadConfig(env), requestId);
+  const { db, requestId } = backgroundDatabase(env, "job-prune-outbox");
   const { rows } = await db.execute<{ outboxDeleted: number; ledgerDeleted: number }>(sql`
     with events as (
       delete from ${outboxEvents} where published_at < now() - make_interval(days => ${OUTBOX_RETENTION_DAYS}) returning 1),

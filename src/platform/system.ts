@@ -23,7 +23,11 @@ export interface System {
   name: string;
   /** What it is, for people: the API description lists it. */
   title: string;
-  router: OpenAPIHono<AppEnv>;
+  /**
+   * Its HTTP routes, loaded by the first request (a dynamic import the bundler keeps lazy): building
+   * route schemas is most of a Worker's startup, and a cron or a queue batch never needs them.
+   */
+  routes: () => Promise<OpenAPIHono<AppEnv>>;
   /** Jobs by the cron that runs them. */
   jobs?: Partial<Record<Cron, ScheduledJob[]>>;
   /** Consumers of this system's own events, by event type: other systems' events never reach them. */

@@ -1,60 +1,47 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, sql, type SQL } from "drizzle-orm";
+import { z } from "@hono/zod-openapi";
+import { and, eq, sql, type SQL } from "drizzle-orm";
 import { runAs } from "../platform/db";
-import { problemResponses } from "../platform/openapi";
+import { keyset } from "../platform/paging";
+import { JsonObject } from "../platform/input";
+import { defineRoute, json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
+import { IsoDate, PageQuery, TextId, checkRange, pageOf } from "../platform/schemas";
+import { columnsOf, insertSchema, rowSchema } from "../platform/table-schema";
 import { featuresTopicDaily } from "./schema";
-import { decodeCursor, paginate } from "../platform/paging";
-import { callerId, checkRange, IsoDate, Metadata, page, PageQuery, TextId, UserId, FeaturesKey } from "./shared";
+import { callerId, UserId } from "./shared";
 
-const FeaturesInput = z
-  .object({ features: Metadata.openapi({ description: "Aggregated features, e.g. {accuracy, attempts, time_spent}", example: { accuracy: 0.75, attempts: 4, time_spent: 360 } }) })
+const FeaturesInput = insertSchema(featuresTopicDaily, {
+  features: JsonObject.openapi({ description: "Aggregated features, e.g. {accuracy, attempts, time_spent}", example: { accuracy: 0.75, attempts: 4, time_spent: 360 } }),
+})
+  .pick({ features: true })
   .strict()
   .openapi("SeedtestFeaturesInput");
 
-const Features = z
-  .object({
-    userId: z.string(),
-    topicId: z.string(),
-    date: z.iso.date(),
-    features: Metadata,
-    createdAt: z.iso.datetime(),
-    updatedAt: z.iso.datetime(),
-  })
-  .openapi("SeedtestTopicDailyFeatures");
-
-const columns = {
-  userId: featuresTopicDaily.userId,
-  topicId: featuresTopicDaily.topicId,
-  date: featuresTopicDaily.date,
-  features: featuresTopicDaily.features,
-  createdAt: featuresTopicDaily.createdAt,
-  updatedAt: featuresTopicDaily.updatedAt,
-};
+export const Features = rowSchema(featuresTopicDaily, { features: JsonObject }).openapi("SeedtestTopicDailyFeatures");
+export const FeaturesPage = pageOf(Features, "SeedtestTopicDailyFeaturesPage");
 
 const tags = ["seedtest"];
 
-const putFeatures = createRoute({
-  method: "put",
-  path: "/features/{userId}/{topicId}/{date}",
-  tags,
-  summary: "Create or replace the features of (user, topic, date) (admins and the analytics job)",
-  request: {
-    params: z.object({
-      userId: UserId.openapi({ param: { name: "userId", in: "path" } }),
-      topicId: TextId.openapi({ param: { name: "topicId", in: "path" } }),
-      date: IsoDate.openapi({ param: { name: "date", in: "path" }, example: "2026-11-20" }),
-    }),
-    body: { required: true, content: { "application/json": { schema: FeaturesInput } } },
+const putFeatures = defineRoute(
+  {
+    method: "put",
+    path: "/features/{userId}/{topicId}/{date}",
+    tags,
+    summary: "Create or replace the features of (user, topic, date) (admins and the analytics job)",
+    request: {
+      params: z.object({
+        userId: UserId.openapi({ param: { name: "userId", in: "path" } }),
+        topicId: TextId.openapi({ param: { name: "topicId", in: "path" } }),
+        date: IsoDate.openapi({ param: { name: "date", in: "path" }, example: "2026-11-20" }),
+      }),
+      body: jsonBody(FeaturesInput),
+    },
+    responses: { 200: json(Features, "Replaced"), 201: json(Features, "Created") },
   },
-  responses: {
-    200: { description: "Replaced", content: { "application/json": { schema: Features } } },
-    201: { description: "Created", content: { "application/json": { schema: Features } } },
-    ...problemResponses(401, 403, 413, 415, 422, 429),
-  },
-});
+  403,
+);
 
-const listFeatures = createRoute({
+const listFeatures = defineRoute({
   method: "get",
   path: "/features",
   tags,
@@ -68,11 +55,11 @@ const listFeatures = createRoute({
       ...PageQuery,
     }),
   },
-  responses: {
-    200: { description: "A page of daily features", content: { "application/json": { schema: page(Features, "SeedtestTopicDailyFeaturesPage") } } },
-    ...problemResponses(401, 422, 429),
-  },
+  responses: { 200: json(FeaturesPage, "A page of daily features") },
 });
+
+const t = featuresTopicDaily;
+const newest = keyset([t.date, t.topicId, t.userId], "desc");
 
 export const featureRoutes = createRouter()
   .openapi(putFeatures, async (c) => {
@@ -82,13 +69,10 @@ export const featureRoutes = createRouter()
     // Row-level security admits admins and the analytics job only (42501 → 403 for others).
     const [rows] = await runAs(db, c.var.principal, [
       db
-        .insert(featuresTopicDaily)
+        .insert(t)
         .values({ ...key, features })
-        .onConflictDoUpdate({
-          target: [featuresTopicDaily.userId, featuresTopicDaily.topicId, featuresTopicDaily.date],
-          set: { features: sql`excluded.features`, updatedAt: sql`now()` },
-        })
-        .returning({ ...columns, inserted: sql<boolean>`(xmax = 0)` }),
+        .onConflictDoUpdate({ target: [t.userId, t.topicId, t.date], set: { features: sql`excluded.features`, updatedAt: sql`now()` } })
+        .returning({ ...columnsOf(t), inserted: sql<boolean>`(xmax = 0)` }),
     ] as const);
     const { inserted, ...row } = rows[0]!;
     return c.json(row, inserted ? 201 : 200);
@@ -98,19 +82,22 @@ export const featureRoutes = createRouter()
     const principal = c.var.principal!;
     const q = c.req.valid("query");
     checkRange(q.from, q.to);
-    const after = decodeCursor(q.cursor, FeaturesKey);
     const userId = q.userId ?? (q.topicId === undefined ? callerId(principal) : undefined);
-    const t = featuresTopicDaily;
     // Served by ix_features_topic_daily_user_date or ix_features_topic_daily_topic_date.
     const filters: (SQL | undefined)[] = [
       userId !== undefined ? eq(t.userId, userId) : undefined,
       q.topicId !== undefined ? eq(t.topicId, q.topicId) : undefined,
       q.from !== undefined ? sql`${t.date} >= ${q.from}::date` : undefined,
       q.to !== undefined ? sql`${t.date} <= ${q.to}::date` : undefined,
-      after ? sql`(${t.date}, ${t.topicId}, ${t.userId}) < (${after[0]}::date, ${after[1]}, ${after[2]})` : undefined,
+      newest.after(q.cursor),
     ];
     const [rows] = await runAs(db, principal, [
-      db.select(columns).from(t).where(and(...filters)).orderBy(desc(t.date), desc(t.topicId), desc(t.userId)).limit(q.limit + 1),
+      db
+        .select({ ...columnsOf(t), ...newest.columns })
+        .from(t)
+        .where(and(...filters))
+        .orderBy(...newest.orderBy)
+        .limit(q.limit + 1),
     ] as const);
-    return c.json(paginate(rows, q.limit, (r) => [r.date, r.topicId, r.userId]), 200);
+    return c.json(newest.page(rows, q.limit), 200);
   });

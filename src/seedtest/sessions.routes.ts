@@ -1,23 +1,25 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import { and, desc, eq, isNull, sql, type SQL } from "drizzle-orm";
+import { z } from "@hono/zod-openapi";
+import { and, eq, isNull, sql, type SQL } from "drizzle-orm";
 import { runAs } from "../platform/db";
-import { problemResponses } from "../platform/openapi";
+import { keyset } from "../platform/paging";
+import { JsonObject } from "../platform/input";
 import { ApiError, fieldError, notFound } from "../platform/problem";
+import { defineRoute, json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
-import { classroomLock } from "./classrooms.routes";
+import { PageQuery, TextId, Timestamp, checkRange, pageOf, textParams } from "../platform/schemas";
+import { columnsOf, insertSchema, rowSchema } from "../platform/table-schema";
+import { classroomLock } from "./classroom-sql";
 import { sessions } from "./schema";
-import { decodeCursor, exactTime, paginate } from "../platform/paging";
-import { callerId, checkRange, Metadata, page, PageQuery, TextId, UserId, TimeKey } from "./shared";
+import { insertSession } from "./session-sql";
+import { callerId, UserId } from "./shared";
 
-const Timestamp = z.iso.datetime({ offset: true });
-
-const SessionStart = z
-  .object({
-    classroomId: TextId.nullable().optional().openapi({ description: "A classroom the caller can see; checked when the session starts" }),
-    sessionType: z.string().trim().min(1).max(50).nullable().optional().openapi({ example: "practice" }),
-    startedAt: Timestamp.optional().openapi({ description: "Defaults to now" }),
-    metadata: Metadata.nullable().optional(),
-  })
+const SessionStart = insertSchema(sessions, {
+  classroomId: () => TextId.openapi({ description: "A classroom the caller can see; checked when the session starts" }),
+  sessionType: () => z.string().trim().min(1).max(50).openapi({ example: "practice" }),
+  startedAt: () => Timestamp.openapi({ description: "Defaults to now" }),
+  metadata: () => JsonObject,
+})
+  .pick({ classroomId: true, sessionType: true, startedAt: true, metadata: true })
   .strict()
   .openapi("SeedtestSessionStart");
 
@@ -26,57 +28,36 @@ const SessionEnd = z
   .strict()
   .openapi("SeedtestSessionEnd");
 
-const Session = z
-  .object({
-    sessionId: z.string(),
-    userId: z.string(),
-    classroomId: z.string().nullable(),
-    startedAt: z.iso.datetime(),
-    endedAt: z.iso.datetime().nullable(),
-    sessionType: z.string().nullable(),
-    metadata: Metadata.nullable(),
-  })
-  .openapi("SeedtestSession");
+export const Session = rowSchema(sessions, { metadata: JsonObject.nullable() }).openapi("SeedtestSession");
+export const SessionPage = pageOf(Session, "SeedtestSessionPage");
 
-const IdParam = z.object({ sessionId: TextId.openapi({ param: { name: "sessionId", in: "path" } }) });
-
-const columns = {
-  sessionId: sessions.sessionId,
-  userId: sessions.userId,
-  classroomId: sessions.classroomId,
-  startedAt: sessions.startedAt,
-  endedAt: sessions.endedAt,
-  sessionType: sessions.sessionType,
-  metadata: sessions.metadata,
-};
-
+const IdParam = textParams("sessionId");
 const tags = ["seedtest"];
 
-const startSession = createRoute({
+const startSession = defineRoute({
   method: "post",
   path: "/sessions",
   tags,
   summary: "Start a learning session for the caller",
-  request: { body: { required: true, content: { "application/json": { schema: SessionStart } } } },
-  responses: {
-    201: { description: "Started", content: { "application/json": { schema: Session } } },
-    ...problemResponses(401, 413, 415, 422, 429),
-  },
+  request: { body: jsonBody(SessionStart) },
+  responses: { 201: json(Session, "Started") },
 });
 
-const endSession = createRoute({
-  method: "post",
-  path: "/sessions/{sessionId}/end",
-  tags,
-  summary: "End a session (once; endedAt ≥ startedAt)",
-  request: { params: IdParam, body: { required: false, content: { "application/json": { schema: SessionEnd } } } },
-  responses: {
-    200: { description: "Ended", content: { "application/json": { schema: Session } } },
-    ...problemResponses(401, 403, 404, 409, 413, 415, 422, 429),
+const endSession = defineRoute(
+  {
+    method: "post",
+    path: "/sessions/{sessionId}/end",
+    tags,
+    summary: "End a session (once; endedAt ≥ startedAt)",
+    request: { params: IdParam, body: jsonBody(SessionEnd, { required: false }) },
+    responses: { 200: json(Session, "Ended") },
   },
-});
+  403,
+  404,
+  409,
+);
 
-const listSessions = createRoute({
+const listSessions = defineRoute({
   method: "get",
   path: "/sessions",
   tags,
@@ -90,25 +71,23 @@ const listSessions = createRoute({
       ...PageQuery,
     }),
   },
-  responses: {
-    200: { description: "A page of sessions", content: { "application/json": { schema: page(Session, "SeedtestSessionPage") } } },
-    ...problemResponses(401, 422, 429),
-  },
+  responses: { 200: json(SessionPage, "A page of sessions") },
 });
 
-const getSession = createRoute({
-  method: "get",
-  path: "/sessions/{sessionId}",
-  tags,
-  summary: "One session",
-  request: { params: IdParam },
-  responses: {
-    200: { description: "The session", content: { "application/json": { schema: Session } } },
-    ...problemResponses(401, 404, 429),
+const getSession = defineRoute(
+  {
+    method: "get",
+    path: "/sessions/{sessionId}",
+    tags,
+    summary: "One session",
+    request: { params: IdParam },
+    responses: { 200: json(Session, "The session") },
   },
-});
+  404,
+);
 
 const byId = (id: string) => eq(sessions.sessionId, id);
+const newest = keyset([sessions.startedAt, sessions.sessionId], "desc");
 
 export const sessionRoutes = createRouter()
   .openapi(startSession, async (c) => {
@@ -116,16 +95,7 @@ export const sessionRoutes = createRouter()
     const principal = c.var.principal!;
     const input = c.req.valid("json");
     const classroomId = input.classroomId ?? null;
-    // No foreign key (the document's choice): the insert happens only if the classroom exists
-    // and is visible to the caller, in the same statement.
-    const insert = db
-      .insert(sessions)
-      .select(
-        sql`select ${crypto.randomUUID()}, ${callerId(principal)}, ${classroomId}::text, coalesce(${input.startedAt ?? null}::timestamptz, now()),
-                   null::timestamptz, ${input.sessionType ?? null}::text, ${input.metadata ? JSON.stringify(input.metadata) : null}::jsonb
-            where ${classroomId}::text is null or exists (select 1 from seedtest.classroom c where c.classroom_id = ${classroomId}::text)`,
-      )
-      .returning(columns);
+    const insert = insertSession(db, callerId(principal), { ...input, classroomId });
     const rows = classroomId
       ? (await runAs(db, principal, [classroomLock(db, classroomId, "shared"), insert] as const))[1]
       : (await runAs(db, principal, [insert] as const))[0];
@@ -142,7 +112,7 @@ export const sessionRoutes = createRouter()
         .update(sessions)
         .set({ endedAt })
         .where(and(byId(sessionId), isNull(sessions.endedAt), sql`${endedAt} >= ${sessions.startedAt}`))
-        .returning(columns),
+        .returning(),
       db.select({ startedAt: sessions.startedAt, endedAt: sessions.endedAt, beforeStart: sql<boolean>`${endedAt} < ${sessions.startedAt}` }).from(sessions).where(byId(sessionId)),
     ] as const);
     if (ended[0]) return c.json(ended[0], 200);
@@ -159,7 +129,6 @@ export const sessionRoutes = createRouter()
     const principal = c.var.principal!;
     const q = c.req.valid("query");
     checkRange(q.from, q.to);
-    const after = decodeCursor(q.cursor, TimeKey);
     const userId = q.userId ?? (q.classroomId === undefined ? callerId(principal) : undefined);
     // Row-level security narrows further: a learner sees their own, a teacher their classrooms'.
     const filters: (SQL | undefined)[] = [
@@ -167,23 +136,22 @@ export const sessionRoutes = createRouter()
       q.classroomId !== undefined ? eq(sessions.classroomId, q.classroomId) : undefined,
       q.from !== undefined ? sql`${sessions.startedAt} >= ${q.from}::timestamptz` : undefined,
       q.to !== undefined ? sql`${sessions.startedAt} < ${q.to}::timestamptz` : undefined,
-      after ? sql`(${sessions.startedAt}, ${sessions.sessionId}) < (${after[0]}::timestamptz, ${after[1]})` : undefined,
+      newest.after(q.cursor),
     ];
     const [rows] = await runAs(db, principal, [
       db
-        .select({ ...columns, key: exactTime(sessions.startedAt) })
+        .select({ ...columnsOf(sessions), ...newest.columns })
         .from(sessions)
         .where(and(...filters))
-        .orderBy(desc(sessions.startedAt), desc(sessions.sessionId))
+        .orderBy(...newest.orderBy)
         .limit(q.limit + 1),
     ] as const);
-    const { items, nextCursor } = paginate(rows, q.limit, (r) => [r.key, r.sessionId]);
-    return c.json({ items: items.map(({ key: _, ...s }) => s), nextCursor }, 200);
+    return c.json(newest.page(rows, q.limit), 200);
   })
   .openapi(getSession, async (c) => {
     const { db } = c.var;
     const { sessionId } = c.req.valid("param");
-    const [rows] = await runAs(db, c.var.principal, [db.select(columns).from(sessions).where(byId(sessionId))] as const);
+    const [rows] = await runAs(db, c.var.principal, [db.select().from(sessions).where(byId(sessionId))] as const);
     if (!rows[0]) throw notFound(`session ${sessionId}`);
     return c.json(rows[0], 200);
   });

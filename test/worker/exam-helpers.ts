@@ -1,12 +1,18 @@
+import type { z } from "@hono/zod-openapi";
 import { and, eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
+import type { Session } from "../../src/exam/sessions.routes";
+import type { Principal } from "../../src/platform/auth";
 import { outboxEvents } from "../../src/platform/outbox";
 import { loadConfig } from "../../src/platform/config";
 import { createDatabase } from "../../src/platform/db";
 import { call, roundTrips, testEnv, token } from "./helpers";
 
-/** The API's own role (as in rls.test.ts): reads app.outbox_events, which has no RLS. */
+/** Test-side access as the API's own role (seeding and checks, never through the routes); app.outbox_events has no RLS. */
 export const db = createDatabase(loadConfig(testEnv), "exam-test");
+
+/** Whom a test-side statement runs as under row-level security: `userId` (a new one by default) holding `roles`. */
+export const learner = (userId: string = crypto.randomUUID(), roles: string[] = []): Principal => ({ userId, tenantId: null, roles, permissions: [] });
 
 export interface Caller {
   sub: string;
@@ -18,18 +24,21 @@ export async function caller(roles: string[] = []): Promise<Caller> {
   return { sub, bearer: await token({ sub, roles }) };
 }
 
+export type LabSession = z.infer<typeof Session>;
+
 export const LAB = { level: "ASSOCIATE", engineType: "JUPYTER", mode: "PRACTICE" } as const;
 
 /** A new session of `who` in CREATED; `over` changes the input. */
 export async function newSession(who: Caller, over: Record<string, unknown> = {}) {
-  const res = await call("POST", "/api/v1/exam/sessions", {
+  const res = await call<LabSession>("POST", "/api/v1/exam/sessions", {
     token: who.bearer,
     body: { labId: crypto.randomUUID(), policyId: crypto.randomUUID(), ...LAB, ...over },
   });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
-  return res.body as { id: string; status: string; mode: string };
+  return res.body;
 }
 
+/** A transition: the session on 200, a problem otherwise, so the body stays untyped. */
 export async function move(who: Caller, id: string, name: string) {
   return call("POST", `/api/v1/exam/sessions/${id}/${name}`, { token: who.bearer });
 }

@@ -1,16 +1,17 @@
+import type { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { mistakeStats } from "../../src/exam/events-schema";
 import { buildPlan } from "../../src/exam/plan-builder";
+import type { BuiltPlan, PlanDetail, PlanList, TaskList } from "../../src/exam/plans.routes";
 import { plans } from "../../src/exam/schema";
 import { runAs } from "../../src/platform/db";
 import { call, expectProblem } from "./helpers";
-import { caller, db, eventsOf, expectTrips, type Caller } from "./exam-helpers";
+import { caller, db, eventsOf, expectTrips, learner, type Caller } from "./exam-helpers";
 
 const DAY = 86_400_000;
 const today = () => new Date().toISOString().slice(0, 10);
 const inDays = (n: number) => new Date(Date.now() + n * DAY).toISOString().slice(0, 10);
-const asOwner = (who: Caller) => ({ userId: who.sub, tenantId: null, roles: [], permissions: [] });
 
 async function withProfile(over: Record<string, unknown> = {}) {
   const who = await caller();
@@ -22,16 +23,15 @@ async function withProfile(over: Record<string, unknown> = {}) {
   return who;
 }
 
+// Untyped: a refused build answers a problem.
 const post = (who: Caller, body?: unknown) => call("POST", "/api/v1/exam/plans", { token: who.bearer, body });
 const tasksOf = async (who: Caller, id: string, query = "") =>
-  (await call("GET", `/api/v1/exam/plans/${id}/tasks${query}`, { token: who.bearer })).body.items as {
-    id: string; taskDate: string; taskType: string; refId: string | null; status: string; estMinutes: number;
-  }[];
+  (await call<z.infer<typeof TaskList>>("GET", `/api/v1/exam/plans/${id}/tasks${query}`, { token: who.bearer })).body.items;
 
 describe("study plans", () => {
   it("are built from the caller's profile from today to the exam, in one round trip", async () => {
     const me = await withProfile();
-    const res = await post(me);
+    const res = await call<z.infer<typeof BuiltPlan>>("POST", "/api/v1/exam/plans", { token: me.bearer });
     expect(res.status).toBe(201);
     expect(res.body).toMatchObject({
       userId: me.sub, startDate: today(), examDate: inDays(40), compressionFlag: false, readyIndex: 0,
@@ -42,27 +42,27 @@ describe("study plans", () => {
     await expectTrips(res.requestId, 1);
 
     const tasks = await tasksOf(me, res.body.id);
-    expect(tasks.length).toBe(Object.values(res.body.tasksByType as Record<string, number>).reduce((a, b) => a + b, 0));
+    expect(tasks.length).toBe(Object.values(res.body.tasksByType).reduce((a, b) => a + b, 0));
     expect(tasks[0]!.taskDate).toBe(today());
     expect(tasks.at(-1)!.taskDate).toBe(inDays(39));
     expect(tasks.every((t) => t.status === "TODO" && t.estMinutes > 0 && t.refId === null)).toBe(true);
 
-    const window = await call("GET", `/api/v1/exam/plans/${res.body.id}/tasks?from=${inDays(1)}&to=${inDays(2)}`, { token: me.bearer });
-    expect(new Set(window.body.items.map((t: { taskDate: string }) => t.taskDate))).toEqual(new Set([inDays(1), inDays(2)]));
+    const window = await call<z.infer<typeof TaskList>>("GET", `/api/v1/exam/plans/${res.body.id}/tasks?from=${inDays(1)}&to=${inDays(2)}`, { token: me.bearer });
+    expect(new Set(window.body.items.map((t) => t.taskDate))).toEqual(new Set([inDays(1), inDays(2)]));
     await expectTrips(window.requestId, 1);
 
-    const one = await call("GET", `/api/v1/exam/plans/${res.body.id}`, { token: me.bearer });
+    const one = await call<z.infer<typeof PlanDetail>>("GET", `/api/v1/exam/plans/${res.body.id}`, { token: me.bearer });
     expect(one.body).toMatchObject({ id: res.body.id, readyIndex: 0, taskCounts: { TODO: tasks.length, DONE: 0, SKIPPED: 0 } });
     await expectTrips(one.requestId, 1);
-    const list = await call("GET", "/api/v1/exam/plans", { token: me.bearer });
-    expect(list.body.items.map((p: { id: string }) => p.id)).toEqual([res.body.id]);
+    const list = await call<z.infer<typeof PlanList>>("GET", "/api/v1/exam/plans", { token: me.bearer });
+    expect(list.body.items.map((p) => p.id)).toEqual([res.body.id]);
     await expectTrips(list.requestId, 1);
   });
 
   it("shows the readiness snapshot the ReadyIndex consumer keeps", async () => {
     const me = await withProfile();
     const created = await post(me);
-    await runAs(db, asOwner(me), [db.update(plans).set({ readyIndexSnapshot: 73 }).where(eq(plans.id, created.body.id))] as const);
+    await runAs(db, learner(me.sub), [db.update(plans).set({ readyIndexSnapshot: 73 }).where(eq(plans.id, created.body.id))] as const);
     expect((await call("GET", `/api/v1/exam/plans/${created.body.id}`, { token: me.bearer })).body.readyIndex).toBe(73);
   });
 
@@ -70,7 +70,7 @@ describe("study plans", () => {
     const me = await withProfile();
     const codes = [["E_SHAPE", 9], ["E_NAN", 5], ["E_LEAK", 2]] as const;
     const ids = codes.map(() => crypto.randomUUID());
-    await runAs(db, asOwner(me), [
+    await runAs(db, learner(me.sub), [
       db.insert(mistakeStats).values(codes.map(([errorCode, occurrences], i) => ({ id: ids[i]!, userId: me.sub, errorCode, occurrences }))),
     ] as const);
     const res = await post(me, { startDate: inDays(1) });
@@ -138,7 +138,7 @@ describe("study plans", () => {
   it("moves tasks TODO → DONE | SKIPPED only; a DONE targeted drill emits MISTAKE_DRILL_COMPLETED", async () => {
     const me = await withProfile();
     const mistakeId = crypto.randomUUID();
-    await runAs(db, asOwner(me), [db.insert(mistakeStats).values({ id: mistakeId, userId: me.sub, errorCode: "E_SHAPE", occurrences: 3 })] as const);
+    await runAs(db, learner(me.sub), [db.insert(mistakeStats).values({ id: mistakeId, userId: me.sub, errorCode: "E_SHAPE", occurrences: 3 })] as const);
     const plan = (await post(me)).body;
     const tasks = await tasksOf(me, plan.id);
     const drill = tasks.find((t) => t.taskType === "DRILL")!;

@@ -1,17 +1,18 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import type { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import { describe, expect, it, vi } from "vitest";
 import worker from "../../functions/worker";
 import { DAILY, EVERY_MINUTE } from "../../src/platform/system";
 import { abandonIdleSessions, purgePolicyEvents } from "../../src/exam/jobs";
+import type { PolicyEventPage } from "../../src/exam/policy.routes";
 import { auditPolicyEvents, sessions } from "../../src/exam/schema";
 import { runAs } from "../../src/platform/db";
-import { call, expectProblem, testEnv } from "./helpers";
-import { caller, db, expectTrips, move, newSession, runningSession, type Caller } from "./exam-helpers";
+import { call, expectProblem, testEnv, type CallResult } from "./helpers";
+import { caller, db, expectTrips, learner, move, newSession, runningSession, type Caller } from "./exam-helpers";
 
 const report = (who: Caller, id: string, body: unknown, headers: Record<string, string> = {}) =>
   call("POST", `/api/v1/exam/sessions/${id}/policy-events`, { token: who.bearer, body, headers });
-const asOwner = (who: Caller) => ({ userId: who.sub, tenantId: null, roles: [], permissions: [] });
 
 describe("policy events", () => {
   it("stores the server's verdict with reason, client IP and user agent", async () => {
@@ -101,15 +102,17 @@ describe("policy audit trail", () => {
     const seen: { userId: string; id: string }[] = [];
     let cursor: string | null = null;
     let pages = 0;
+    let auditCursor: string | undefined;
     do {
-      const res: Awaited<ReturnType<typeof call>> = await call(
+      const res: CallResult<z.infer<typeof PolicyEventPage>> = await call(
         "GET",
         `/api/v1/exam/audit/policy-events?limit=2${cursor ? `&cursor=${cursor}` : ""}&from=${encodeURIComponent(new Date(Date.now() - 60_000).toISOString())}`,
         { token: admin.bearer },
       );
       expect(res.status).toBe(200);
-      seen.push(...res.body.items.filter((e: { userId: string }) => e.userId === a.sub || e.userId === b.sub));
+      seen.push(...res.body.items.filter((e) => e.userId === a.sub || e.userId === b.sub));
       cursor = res.body.nextCursor;
+      auditCursor ??= cursor ?? undefined;
       pages++;
     } while (cursor && pages < 100);
     expect(seen).toHaveLength(6);
@@ -119,6 +122,11 @@ describe("policy audit trail", () => {
 
     expectProblem(await q("cursor=garbage"), 422, "validation_failed");
     expectProblem(await q("verdict=MAYBE"), 422, "validation_failed");
+    // A real cursor of this list keys (user, time, id): another list, keyed (time, id), refuses it.
+    expect(auditCursor).toMatch(/^[A-Za-z0-9_-]+$/);
+    const foreign = await call("GET", `/api/v1/exam/sessions?cursor=${auditCursor}`, { token: admin.bearer });
+    expectProblem(foreign, 422, "validation_failed");
+    expect(foreign.body.errors[0].path).toBe("query.cursor");
   });
 });
 
@@ -130,7 +138,7 @@ describe("scheduled jobs", () => {
     await move(me, paused.id, "pause");
     const fresh = await runningSession(me);
     const created = await newSession(me);
-    await runAs(db, asOwner(me), [
+    await runAs(db, learner(me.sub), [
       db.update(sessions).set({ updatedAt: sql`now() - interval '31 minutes'` }).where(sql`${sessions.id} in (${running.id}::uuid, ${paused.id}::uuid, ${created.id}::uuid)`),
     ] as const);
     const report1 = await abandonIdleSessions(testEnv as never);
@@ -151,13 +159,13 @@ describe("scheduled jobs", () => {
     const s = await runningSession(me);
     const old = await report(me, s.id, { action: "FOCUS_LOST" });
     const recent = await report(me, s.id, { action: "FOCUS_LOST" });
-    await runAs(db, asOwner(me), [
+    await runAs(db, learner(me.sub), [
       db.update(auditPolicyEvents).set({ createdAt: sql`now() - interval '366 days'` }).where(eq(auditPolicyEvents.id, old.body.id)),
     ] as const);
     const result = await purgePolicyEvents(testEnv as never);
     expect(result).toMatchObject({ retentionDays: 365 });
     expect(result.purged).toBeGreaterThanOrEqual(1);
-    const [left] = await runAs(db, asOwner(me), [db.select({ id: auditPolicyEvents.id }).from(auditPolicyEvents).where(eq(auditPolicyEvents.sessionId, s.id))] as const);
+    const [left] = await runAs(db, learner(me.sub), [db.select({ id: auditPolicyEvents.id }).from(auditPolicyEvents).where(eq(auditPolicyEvents.sessionId, s.id))] as const);
     expect(left.map((r) => r.id)).toEqual([recent.body.id]);
   });
 

@@ -4,9 +4,9 @@ import { sessions, stepSubmissions } from "../../src/exam/schema";
 import type { Principal } from "../../src/platform/auth";
 import { runAs } from "../../src/platform/db";
 import { call } from "./helpers";
-import { caller, db, move, runningSession } from "./exam-helpers";
+import { caller, db, learner, move, runningSession } from "./exam-helpers";
 
-const as = (roles: string[]): Principal => ({ userId: crypto.randomUUID(), tenantId: null, roles, permissions: [] });
+const as = (roles: string[]) => learner(undefined, roles);
 
 /** The database, not just the routes, keeps each role to its moves (migration 0004). */
 describe("row-level security of the exam flows", () => {

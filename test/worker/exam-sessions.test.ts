@@ -1,11 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { call, expectProblem } from "./helpers";
-import { caller, eventsOf, expectTrips, LAB, move, newSession, runningSession } from "./exam-helpers";
+import type { z } from "@hono/zod-openapi";
+import type { SessionPage } from "../../src/exam/sessions.routes";
+import { call, expectProblem, type CallResult } from "./helpers";
+import { caller, eventsOf, expectTrips, LAB, move, newSession, runningSession, type LabSession } from "./exam-helpers";
 
 describe("lab sessions", () => {
   it("are created in CREATED with an engine that fits the level, and read back by their owner", async () => {
     const me = await caller();
-    const created = await call("POST", "/api/v1/exam/sessions", {
+    const created = await call<LabSession>("POST", "/api/v1/exam/sessions", {
       token: me.bearer,
       body: { labId: crypto.randomUUID(), policyId: crypto.randomUUID(), ...LAB },
     });
@@ -13,12 +15,12 @@ describe("lab sessions", () => {
     expect(created.body).toMatchObject({ ...LAB, userId: me.sub, status: "CREATED", startedAt: null, endedAt: null, finalScore: null });
     await expectTrips(created.requestId, 1);
 
-    const one = await call("GET", `/api/v1/exam/sessions/${created.body.id}`, { token: me.bearer });
+    const one = await call<LabSession>("GET", `/api/v1/exam/sessions/${created.body.id}`, { token: me.bearer });
     expect(one.body).toEqual(created.body);
     await expectTrips(one.requestId, 1);
 
-    const list = await call("GET", "/api/v1/exam/sessions", { token: me.bearer });
-    expect(list.body.items.map((s: { id: string }) => s.id)).toEqual([created.body.id]);
+    const list = await call<z.infer<typeof SessionPage>>("GET", "/api/v1/exam/sessions", { token: me.bearer });
+    expect(list.body.items.map((s) => s.id)).toEqual([created.body.id]);
     await expectTrips(list.requestId, 1);
   });
 
@@ -51,11 +53,11 @@ describe("lab sessions", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res = await call("GET", `/api/v1/exam/sessions?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: me.bearer });
+      const res: CallResult<z.infer<typeof SessionPage>> = await call("GET", `/api/v1/exam/sessions?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: me.bearer });
       expect(res.status).toBe(200);
       await expectTrips(res.requestId, 1);
       expect(res.body.items.length).toBeLessThanOrEqual(2);
-      seen.push(...res.body.items.map((s: { id: string }) => s.id));
+      seen.push(...res.body.items.map((s) => s.id));
       cursor = res.body.nextCursor;
       pages++;
     } while (cursor);

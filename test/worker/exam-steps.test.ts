@@ -1,4 +1,7 @@
 import { describe, expect, it } from "vitest";
+import type { z } from "@hono/zod-openapi";
+import type { CellExecution, RuntimeConfig } from "../../src/exam/cells.routes";
+import type { SubmissionList } from "../../src/exam/steps.routes";
 import { call, expectProblem } from "./helpers";
 import { caller, eventsOf, expectTrips, move, newSession, runningSession } from "./exam-helpers";
 
@@ -24,8 +27,8 @@ describe("step submissions", () => {
     expect((await submit(me.bearer, s.id, 1, { result: "PASS", score: 100, runtimeMs: 5 })).body).toMatchObject({ attemptNo: 2, errorCodes: [], codeSnapshotRef: null });
     expect((await submit(me.bearer, s.id, 2)).body.attemptNo).toBe(1);
 
-    const all = await call("GET", `/api/v1/exam/sessions/${s.id}/submissions`, { token: me.bearer });
-    expect(all.body.items.map((x: { stepNo: number; attemptNo: number }) => [x.stepNo, x.attemptNo])).toEqual([[1, 1], [1, 2], [2, 1]]);
+    const all = await call<z.infer<typeof SubmissionList>>("GET", `/api/v1/exam/sessions/${s.id}/submissions`, { token: me.bearer });
+    expect(all.body.items.map((x) => [x.stepNo, x.attemptNo])).toEqual([[1, 1], [1, 2], [2, 1]]);
     await expectTrips(all.requestId, 1);
     const step1 = await call("GET", `/api/v1/exam/sessions/${s.id}/submissions?step=1`, { token: me.bearer });
     expect(step1.body.items).toHaveLength(2);
@@ -102,11 +105,11 @@ describe("cell executions", () => {
   it("are recorded as CELL_EXECUTED while RUNNING, flagged over RUNTIME_CELL_TIMEOUT_SEC", async () => {
     const me = await caller();
     const s = await runningSession(me);
-    const ok = await call("POST", `/api/v1/exam/sessions/${s.id}/cells`, { token: me.bearer, body: { cellId: "c1", runtimeMs: 60_000 } });
+    const ok = await call<z.infer<typeof CellExecution>>("POST", `/api/v1/exam/sessions/${s.id}/cells`, { token: me.bearer, body: { cellId: "c1", runtimeMs: 60_000 } });
     expect(ok.status).toBe(201);
     expect(ok.body).toMatchObject({ sessionId: s.id, cellId: "c1", runtimeMs: 60_000, outcome: "OK", overTime: false, timeoutMs: 60_000 });
     await expectTrips(ok.requestId, 1);
-    const slow = await call("POST", `/api/v1/exam/sessions/${s.id}/cells`, { token: me.bearer, body: { cellId: "c2", runtimeMs: 60_001, outcome: "ERROR" } });
+    const slow = await call<z.infer<typeof CellExecution>>("POST", `/api/v1/exam/sessions/${s.id}/cells`, { token: me.bearer, body: { cellId: "c2", runtimeMs: 60_001, outcome: "ERROR" } });
     expect(slow.body.overTime).toBe(true);
     const events = await eventsOf(s.id, "CELL_EXECUTED");
     expect(events.map((e) => e.id).sort()).toEqual([ok.body.eventId, slow.body.eventId].sort());
@@ -131,7 +134,7 @@ describe("cell executions", () => {
 describe("runtime configuration", () => {
   it("hands clients the image and limits from configuration without touching Postgres", async () => {
     const me = await caller();
-    const res = await call("GET", "/api/v1/exam/runtime-config", { token: me.bearer });
+    const res = await call<z.infer<typeof RuntimeConfig>>("GET", "/api/v1/exam/runtime-config", { token: me.bearer });
     expect(res.body).toEqual({
       image: "ghcr.io/edge-api/lab-runtime:2026.11",
       cpuLimit: 1,

@@ -1,6 +1,7 @@
 import { createExecutionContext, env, waitOnExecutionContext } from "cloudflare:test";
 import { importPKCS8, SignJWT, type JWTPayload } from "jose";
 import worker from "../../functions/worker";
+import { OpenApiTruth, type OpenApiDocument } from "./openapi-truth";
 
 type Env = Record<string, string | undefined>;
 export const testEnv = env as unknown as Env;
@@ -33,15 +34,36 @@ export interface CallOptions {
   env?: Env;
 }
 
-export interface CallResult {
+/**
+ * What a call answered. `body` is typed by the caller (`call<Session>(…)`); its shape is checked at
+ * run time against /openapi.json whatever the type says (see OpenApiTruth).
+ */
+export interface CallResult<T = any> {
   status: number;
   headers: Headers;
-  body: any;
+  body: T;
   requestId: string;
 }
 
-/** Calls the Worker's fetch handler (inside workerd) and waits for its background work. */
-export async function call(method: string, path: string, options: CallOptions = {}): Promise<CallResult> {
+let truth: Promise<OpenApiTruth> | undefined;
+
+/** The document of the all-in-one Worker, read once per test file. */
+async function openApiTruth(): Promise<OpenApiTruth> {
+  truth ??= (async () => {
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(new Request("https://api.test/openapi.json"), testEnv as never, ctx);
+    await waitOnExecutionContext(ctx);
+    return new OpenApiTruth((await response.json()) as OpenApiDocument);
+  })();
+  return truth;
+}
+
+/**
+ * Calls the Worker's fetch handler (inside workerd) and waits for its background work. Every
+ * answer is checked against /openapi.json: an undocumented status or a body that does not match
+ * its documented schema fails the test that made the call.
+ */
+export async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<CallResult<T>> {
   const requestId = `test-${crypto.randomUUID()}`;
   const headers: Record<string, string> = { "X-Request-Id": requestId, ...options.headers };
   if (options.token) headers.Authorization = `Bearer ${options.token}`;
@@ -56,10 +78,13 @@ export async function call(method: string, path: string, options: CallOptions = 
   await waitOnExecutionContext(ctx);
   const text = await response.text();
   const type = response.headers.get("Content-Type") ?? "";
+  const parsed: unknown = type.includes("json") && text ? JSON.parse(text) : text;
+  const mismatch = (await openApiTruth()).mismatch(method, new URL(path, "https://api.test").pathname, response.status, type, parsed);
+  if (mismatch) throw new Error(`the response contradicts /openapi.json: ${mismatch}`);
   return {
     status: response.status,
     headers: response.headers,
-    body: type.includes("json") && text ? JSON.parse(text) : text,
+    body: parsed as T,
     requestId: response.headers.get("X-Request-Id") ?? requestId,
   };
 }

@@ -1,5 +1,8 @@
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, roundTrips } from "./helpers";
+import type { LearningEventPage } from "../../src/hub/events.routes";
+import type { Problem } from "../../src/platform/problem";
+import { call, expectProblem, roundTrips, type CallResult } from "./helpers";
 import { admin, adminSql, createStudent, event, ingest, planOf, school, sql, teacher } from "./hub-helpers";
 
 const hub = "/api/v1/hub";
@@ -10,6 +13,9 @@ async function setup() {
   const student = await createStudent(bearer, { schoolId });
   return { bearer, student };
 }
+
+type Page = z.infer<typeof LearningEventPage>;
+const history = (bearer: string, studentId: string, query = "") => call<Page>("GET", `${hub}/students/${studentId}/events${query}`, { token: bearer });
 
 const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000).toISOString();
 
@@ -37,14 +43,14 @@ describe("hub learning history", () => {
     const { bearer, student } = await setup();
     const { content: _, ...noContent } = event();
     const events = [event(), event({ eventType: "party" }), event(), event({ sourceNode: 7 }), noContent, event({ occurredAt: "yesterday" })];
-    const res = await ingest(bearer, student.id, events);
+    const res = await ingest<Problem>(bearer, student.id, events);
     expectProblem(res, 422, "invalid_events");
     expect(res.body.invalidEvents).toEqual([1, 3, 4, 5]);
-    expect(res.body.errors.map((e: { path: string }) => e.path)).toEqual(
+    expect(res.body.errors!.map((e) => e.path)).toEqual(
       expect.arrayContaining(["json.events.1.eventType", "json.events.3.sourceNode", "json.events.4.content", "json.events.5.occurredAt"]),
     );
     expect((await roundTrips(res.requestId)).neon).toBe(0);
-    const page = await call("GET", `${hub}/students/${student.id}/events`, { token: bearer });
+    const page = await history(bearer, student.id);
     expect(page.body.items).toEqual([]);
 
     expectProblem(await ingest(bearer, student.id, []), 422, "invalid_events");
@@ -67,7 +73,7 @@ describe("hub learning history", () => {
       select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid
       where i.inhparent = 'hub.learning_history'::regclass and c.relname in (${names[0]}, ${names[1]})`);
     expect(attached.map((r) => r.relname).sort()).toEqual([...names].sort());
-    expect(res.body.partitionsCreated.every((p: string) => names.includes(p))).toBe(true);
+    expect(res.body.partitionsCreated.every((p) => names.includes(p))).toBe(true);
     // The API role reaches partitions only through the parent (and its RLS).
     const grants = await adminSql<{ n: string }>(sql`select count(*) as n from information_schema.role_table_grants where grantee = 'app_api' and table_name = ${names[0]}`);
     expect(Number(grants[0]!.n)).toBe(0);
@@ -84,9 +90,9 @@ describe("hub learning history", () => {
     const orders = [months, [...months].reverse(), [months[1]!, months[0]!, months[2]!]];
     const results = await Promise.all(orders.map((order) => ingest(bearer, student.id, order.map((d) => event({ occurredAt: d.toISOString() })))));
     expect(results.map((r) => r.status)).toEqual([201, 201, 201]);
-    const created = results.flatMap((r) => r.body.partitionsCreated as string[]);
+    const created = results.flatMap((r) => r.body.partitionsCreated);
     expect(new Set(created).size).toBe(created.length);
-    const page = await call("GET", `${hub}/students/${student.id}/events?limit=100`, { token: bearer });
+    const page = await history(bearer, student.id, "?limit=100");
     expect(page.body.items).toHaveLength(9);
   });
 
@@ -100,13 +106,13 @@ describe("hub learning history", () => {
       event({ eventType: "study", occurredAt: minutesAgo(10), content: { concept: "a", result: "correct" } }),
     ];
     await ingest(bearer, student.id, events);
-    const ids = (res: { body: { items: { eventId: string }[] } }) => res.body.items.map((e) => e.eventId);
+    const ids = (res: CallResult<Page>) => res.body.items.map((e) => e.eventId);
     const newestFirst = [...events].reverse().map((e) => e.eventId);
 
-    const seen: string[] = [];
+    const seen: (string | null)[] = [];
     let cursor: string | null = null;
     do {
-      const page = await call("GET", `${hub}/students/${student.id}/events?limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: bearer });
+      const page: CallResult<Page> = await history(bearer, student.id, `?limit=2${cursor ? `&cursor=${cursor}` : ""}`);
       expect(page.status).toBe(200);
       expect((await roundTrips(page.requestId)).neon).toBe(1);
       seen.push(...ids(page));
@@ -114,20 +120,20 @@ describe("hub learning history", () => {
     } while (cursor);
     expect(seen).toEqual(newestFirst);
 
-    const first = (await call("GET", `${hub}/students/${student.id}/events?limit=1`, { token: bearer })).body.items[0];
+    const first = (await history(bearer, student.id, "?limit=1")).body.items[0]!;
     expect(first).toMatchObject({ eventId: events[4]!.eventId, studentId: student.id, eventType: "study", sourceNode: 4, content: events[4]!.content, occurredAt: events[4]!.occurredAt });
     expect(first.id).toMatch(/^\d+$/);
 
-    const range = await call("GET", `${hub}/students/${student.id}/events?from=${encodeURIComponent(minutesAgo(45))}&to=${encodeURIComponent(minutesAgo(15))}`, { token: bearer });
+    const range = await history(bearer, student.id, `?from=${encodeURIComponent(minutesAgo(45))}&to=${encodeURIComponent(minutesAgo(15))}`);
     expect(ids(range)).toEqual([events[3], events[2], events[1]].map((e) => e!.eventId));
-    const studies = await call("GET", `${hub}/students/${student.id}/events?eventType=study&limit=2`, { token: bearer });
+    const studies = await history(bearer, student.id, "?eventType=study&limit=2");
     expect(ids(studies)).toEqual([events[4], events[2]].map((e) => e!.eventId));
-    const studies2 = await call("GET", `${hub}/students/${student.id}/events?eventType=study&limit=2&cursor=${studies.body.nextCursor}`, { token: bearer });
+    const studies2 = await history(bearer, student.id, `?eventType=study&limit=2&cursor=${studies.body.nextCursor}`);
     expect(ids(studies2)).toEqual([events[0]!.eventId]);
     expect(studies2.body.nextCursor).toBeNull();
-    const contains = await call("GET", `${hub}/students/${student.id}/events?contains=${encodeURIComponent('{"concept":"a","result":"correct"}')}`, { token: bearer });
+    const contains = await history(bearer, student.id, `?contains=${encodeURIComponent('{"concept":"a","result":"correct"}')}`);
     expect(ids(contains)).toEqual([events[4], events[0]].map((e) => e!.eventId));
-    const nested = await call("GET", `${hub}/students/${student.id}/events?contains=${encodeURIComponent('{"tags":["y"]}')}`, { token: bearer });
+    const nested = await history(bearer, student.id, `?contains=${encodeURIComponent('{"tags":["y"]}')}`);
     expect(ids(nested)).toEqual([events[2]!.eventId]);
     expect((await roundTrips(nested.requestId)).neon).toBe(1);
 

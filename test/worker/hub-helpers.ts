@@ -1,4 +1,7 @@
+import type { z } from "@hono/zod-openapi";
 import { sql, type SQL } from "drizzle-orm";
+import type { IngestResult } from "../../src/hub/events.routes";
+import type { Student } from "../../src/hub/students.routes";
 import { loadConfig } from "../../src/platform/config";
 import { createDatabase } from "../../src/platform/db";
 import { call, testEnv, token } from "./helpers";
@@ -36,9 +39,9 @@ export async function planOf(query: SQL): Promise<string> {
 export { sql };
 
 export async function createStudent(bearer: string, body: Record<string, unknown>) {
-  const res = await call("POST", "/api/v1/hub/students", { token: bearer, body: { name: "Kim Chulsoo", grade: 10, ...body } });
+  const res = await call<z.infer<typeof Student>>("POST", "/api/v1/hub/students", { token: bearer, body: { name: "Kim Chulsoo", grade: 10, ...body } });
   if (res.status !== 201) throw new Error(`student not created: ${res.status} ${JSON.stringify(res.body)}`);
-  return res.body as { id: string; schoolId: string; name: string; createdAt: string };
+  return res.body;
 }
 
 export function event(overrides: Record<string, unknown> = {}) {
@@ -53,5 +56,6 @@ export function event(overrides: Record<string, unknown> = {}) {
   };
 }
 
-export const ingest = (bearer: string, studentId: string, events: unknown[]) =>
-  call("POST", `/api/v1/hub/students/${studentId}/events`, { token: bearer, body: { events } });
+/** Posts a batch; `T` types the body (the ingest result unless a test expects a problem). */
+export const ingest = <T = z.infer<typeof IngestResult>>(bearer: string, studentId: string, events: unknown[]) =>
+  call<T>("POST", `/api/v1/hub/students/${studentId}/events`, { token: bearer, body: { events } });

@@ -1,8 +1,12 @@
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
+import type { Intervention, InterventionPage } from "../../src/hub/interventions.routes";
 import { call, expectProblem, roundTrips } from "./helpers";
 import { createStudent, event, ingest, planOf, school, sql, teacher } from "./hub-helpers";
 
 const hub = "/api/v1/hub";
+type InterventionBody = z.infer<typeof Intervention>;
+type Page = z.infer<typeof InterventionPage>;
 
 async function setup() {
   const schoolId = school();
@@ -31,22 +35,22 @@ describe("hub interventions", () => {
         { step: 2, activity: "practice", problem_set_id: "PS_456", num_problems: 10, estimated_duration: 2400 },
       ],
     };
-    const created = await call("POST", `${hub}/students/${student.id}/interventions`, { token: bearer, body });
+    const created = await call<InterventionBody>("POST", `${hub}/students/${student.id}/interventions`, { token: bearer, body });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ ...body, studentId: student.id, status: "active", progress: { completed: 0, total: 2 }, completedAt: null });
     expect((await roundTrips(created.requestId)).neon).toBe(1);
 
-    const second = await call("POST", `${hub}/students/${student.id}/interventions`, { token: bearer, body: { ...body, type: "auto" } });
+    const second = await call<InterventionBody>("POST", `${hub}/students/${student.id}/interventions`, { token: bearer, body: { ...body, type: "auto" } });
     await call("POST", `${hub}/interventions/${second.body.id}/status`, { token: bearer, body: { status: "paused" } });
 
-    const read = await call("GET", `${hub}/interventions/${created.body.id}`, { token: bearer });
+    const read = await call<InterventionBody>("GET", `${hub}/interventions/${created.body.id}`, { token: bearer });
     expect(read.body).toEqual(created.body);
     expect((await roundTrips(read.requestId)).neon).toBe(1);
 
-    const all = await call("GET", `${hub}/students/${student.id}/interventions`, { token: bearer });
-    expect(all.body.items.map((i: { id: string }) => i.id)).toEqual([second.body.id, created.body.id]);
-    const active = await call("GET", `${hub}/students/${student.id}/interventions?status=active`, { token: bearer });
-    expect(active.body.items.map((i: { id: string }) => i.id)).toEqual([created.body.id]);
+    const all = await call<Page>("GET", `${hub}/students/${student.id}/interventions`, { token: bearer });
+    expect(all.body.items.map((i) => i.id)).toEqual([second.body.id, created.body.id]);
+    const active = await call<Page>("GET", `${hub}/students/${student.id}/interventions?status=active`, { token: bearer });
+    expect(active.body.items.map((i) => i.id)).toEqual([created.body.id]);
     expect((await roundTrips(active.requestId)).neon).toBe(1);
 
     const bad = await call("POST", `${hub}/students/${student.id}/interventions`, { token: bearer, body: { ...body, type: "magic", weakAreas: [] } });
@@ -57,7 +61,7 @@ describe("hub interventions", () => {
   it("moves active ↔ paused → completed | cancelled with conditional updates; 409 names the current state", async () => {
     const { bearer, student } = await setup();
     const body = { type: "teacher_requested", weakAreas: [{ concept: "x" }], learningPath: [{ step: 1, activity: "a" }, { step: 2, activity: "b" }] };
-    const { body: iv } = await call("POST", `${hub}/students/${student.id}/interventions`, { token: bearer, body });
+    const { body: iv } = await call<InterventionBody>("POST", `${hub}/students/${student.id}/interventions`, { token: bearer, body });
     const to = (status: string) => call("POST", `${hub}/interventions/${iv.id}/status`, { token: bearer, body: { status } });
 
     const paused = await to("paused");
@@ -68,7 +72,7 @@ describe("hub interventions", () => {
     expect(again.body.currentStatus).toBe("paused");
     expect((await to("active")).body.status).toBe("active");
 
-    const progressed = await call("PATCH", `${hub}/interventions/${iv.id}/progress`, { token: bearer, body: { completed: 1 } });
+    const progressed = await call<InterventionBody>("PATCH", `${hub}/interventions/${iv.id}/progress`, { token: bearer, body: { completed: 1 } });
     expect(progressed.body.progress).toEqual({ completed: 1, total: 2 });
     expect((await roundTrips(progressed.requestId)).neon).toBe(1);
     expectProblem(await call("PATCH", `${hub}/interventions/${iv.id}/progress`, { token: bearer, body: { completed: 3 } }), 422, "progress_out_of_range");
@@ -76,7 +80,7 @@ describe("hub interventions", () => {
 
     const done = await to("completed");
     expect(done.body.status).toBe("completed");
-    expect(Date.parse(done.body.completedAt)).toBeGreaterThan(Date.now() - 60_000);
+    expect(Date.parse(done.body.completedAt!)).toBeGreaterThan(Date.now() - 60_000);
     for (const status of ["active", "paused", "cancelled"]) {
       const refused = await to(status);
       expectProblem(refused, 409, "invalid_transition");
@@ -103,7 +107,7 @@ describe("hub interventions", () => {
     ];
     expect((await ingest(bearer, student.id, events)).status).toBe(201);
 
-    const res = await call("POST", `${hub}/students/${student.id}/interventions/auto`, { token: bearer, body: {} });
+    const res = await call<InterventionBody>("POST", `${hub}/students/${student.id}/interventions/auto`, { token: bearer, body: {} });
     expect(res.status).toBe(201);
     expect((await roundTrips(res.requestId)).neon).toBe(1);
     expect(res.body).toMatchObject({ type: "auto", status: "active", progress: { completed: 0, total: 4 } });
@@ -111,7 +115,7 @@ describe("hub interventions", () => {
       { concept: "fractions", current_mastery: 0.2, target_mastery: 0.85, attempts: 5, priority: 1 },
       { concept: "geometry", current_mastery: 0.6, target_mastery: 0.85, attempts: 5, priority: 2 },
     ]);
-    expect(res.body.learningPath.map((s: { step: number; activity: string; concept: string }) => [s.step, s.activity, s.concept])).toEqual([
+    expect(res.body.learningPath.map((s) => [s.step, s.activity, s.concept])).toEqual([
       [1, "review_concept", "fractions"],
       [2, "practice", "fractions"],
       [3, "review_concept", "geometry"],
@@ -119,8 +123,8 @@ describe("hub interventions", () => {
     ]);
     expect((await call("GET", `${hub}/interventions/${res.body.id}`, { token: bearer })).body).toEqual(res.body);
 
-    const wider = await call("POST", `${hub}/students/${student.id}/interventions/auto`, { token: bearer, body: { windowDays: 90, minAttempts: 2, maxAreas: 10 } });
-    expect(wider.body.weakAreas.map((w: { concept: string }) => w.concept)).toEqual(["statistics", "probability", "fractions", "geometry"]);
+    const wider = await call<InterventionBody>("POST", `${hub}/students/${student.id}/interventions/auto`, { token: bearer, body: { windowDays: 90, minAttempts: 2, maxAreas: 10 } });
+    expect(wider.body.weakAreas.map((w) => w.concept)).toEqual(["statistics", "probability", "fractions", "geometry"]);
 
     const strong = await setup();
     await ingest(strong.bearer, strong.student.id, graded("algebra", 5, 0));

@@ -1,9 +1,14 @@
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
+import type { ArchivedEventList, LearningEventPage } from "../../src/hub/events.routes";
+import type { Student } from "../../src/hub/students.routes";
+import type { Task } from "../../src/hub/tasks.routes";
 import { anonymizeOldStudents, archiveOldPartitions, createPartitionsAhead, purgeCompletedTasks } from "../../src/hub/jobs";
 import { call, expectProblem, roundTrips, testEnv } from "./helpers";
 import { admin, adminSql, createStudent, event, ingest, school, sql, teacher } from "./hub-helpers";
 
 const hub = "/api/v1/hub";
+type Archived = z.infer<typeof ArchivedEventList>;
 const monthName = (d: Date) => `learning_history_${d.toISOString().slice(0, 7).replace("-", "_")}`;
 
 async function partitions(schema: string) {
@@ -42,10 +47,10 @@ describe("hub partition lifecycle jobs", () => {
     expect((await archiveOldPartitions(testEnv, Date.now())).archived).toEqual([]);
 
     // Gone from the live history, still there for admins.
-    const live = await call("GET", `${hub}/students/${student.id}/events`, { token: bearer });
-    expect(live.body.items.map((e: { occurredAt: string }) => e.occurredAt)).toEqual([recent.toISOString()]);
+    const live = await call<z.infer<typeof LearningEventPage>>("GET", `${hub}/students/${student.id}/events`, { token: bearer });
+    expect(live.body.items.map((e) => e.occurredAt)).toEqual([recent.toISOString()]);
     const root = await admin();
-    const archived = await call("GET", `${hub}/archive/students/${student.id}/events`, { token: root });
+    const archived = await call<Archived>("GET", `${hub}/archive/students/${student.id}/events`, { token: root });
     expect(archived.status).toBe(200);
     expect((await roundTrips(archived.requestId)).neon).toBe(1);
     expect(archived.body.items).toEqual([
@@ -58,8 +63,8 @@ describe("hub partition lifecycle jobs", () => {
     const lateRes = await ingest(bearer, student.id, [late]);
     expect(lateRes.body.partitionsCreated).toEqual([monthName(old)]);
     expect((await archiveOldPartitions(testEnv, Date.now())).archived).toEqual([monthName(old)]);
-    const merged = await call("GET", `${hub}/archive/students/${student.id}/events`, { token: root });
-    expect(merged.body.items.map((e: { eventId: string }) => e.eventId)).toEqual([late.eventId, oldEvent.eventId]);
+    const merged = await call<Archived>("GET", `${hub}/archive/students/${student.id}/events`, { token: root });
+    expect(merged.body.items.map((e) => e.eventId)).toEqual([late.eventId, oldEvent.eventId]);
 
     // Archived rows still go with their student.
     expect((await call("DELETE", `${hub}/students/${student.id}`, { token: bearer })).status).toBe(204);
@@ -75,7 +80,7 @@ describe("hub partition lifecycle jobs", () => {
 
     const first = await anonymizeOldStudents(testEnv, Date.now());
     expect(first.anonymized).toBeGreaterThanOrEqual(1);
-    const read = await call("GET", `${hub}/students/${oldOne.id}`, { token: bearer });
+    const read = await call<z.infer<typeof Student>>("GET", `${hub}/students/${oldOne.id}`, { token: bearer });
     expect(read.body).toMatchObject({ name: `ANONYMIZED_${oldOne.id}`, email: null, parentContact: null, metadata: {}, schoolId });
     expect((await call("GET", `${hub}/students/${newOne.id}`, { token: bearer })).body.email).toBe("new@example.com");
     expect((await anonymizeOldStudents(testEnv, Date.now())).anonymized).toBe(0);
@@ -86,10 +91,10 @@ describe("hub partition lifecycle jobs", () => {
     const bearer = await teacher(schoolId);
     const student = await createStudent(bearer, { schoolId });
     const make = async () =>
-      (await call("POST", `${hub}/tasks`, {
+      (await call<z.infer<typeof Task>>("POST", `${hub}/tasks`, {
         token: bearer,
         body: { studentId: student.id, taskType: "daily_report", scheduleType: "one_time", runAt: new Date(Date.now() + 86_400_000).toISOString() },
-      })).body.id as string;
+      })).body.id;
     const [stale, fresh, active] = [await make(), await make(), await make()];
     await adminSql(sql`update hub.scheduled_tasks set status = 'completed', last_run_at = now() - interval '13 months' where id = ${stale}`);
     await adminSql(sql`update hub.scheduled_tasks set status = 'completed', last_run_at = now() - interval '6 months' where id = ${fresh}`);

@@ -1,12 +1,16 @@
+import type { z } from "@hono/zod-openapi";
 import { count, eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { students } from "../../src/hub/schema";
+import type { StudentPage } from "../../src/hub/students.routes";
+import type { TaskPage } from "../../src/hub/tasks.routes";
 import { loadConfig } from "../../src/platform/config";
 import { createDatabase, runAs } from "../../src/platform/db";
 import { call, expectProblem, testEnv, token } from "./helpers";
 import { admin, createStudent, event, ingest, school, studentToken, teacher } from "./hub-helpers";
 
 const hub = "/api/v1/hub";
+type Page = z.infer<typeof StudentPage>;
 
 async function world() {
   const [schoolA, schoolB] = [school(), school()];
@@ -22,9 +26,9 @@ describe("hub roles", () => {
   it("a teacher sees and changes only their school's students and records", async () => {
     const w = await world();
     expect((await call("GET", `${hub}/students/${w.elsewhere.id}`, { token: w.teacherA })).status).toBe(404);
-    const list = await call("GET", `${hub}/students?limit=100`, { token: w.teacherA });
-    expect(list.body.items.every((s: { schoolId: string }) => s.schoolId === w.schoolA)).toBe(true);
-    expect(list.body.items.map((s: { id: string }) => s.id)).toEqual(expect.arrayContaining([w.mine.id, w.classmate.id]));
+    const list = await call<Page>("GET", `${hub}/students?limit=100`, { token: w.teacherA });
+    expect(list.body.items.every((s) => s.schoolId === w.schoolA)).toBe(true);
+    expect(list.body.items.map((s) => s.id)).toEqual(expect.arrayContaining([w.mine.id, w.classmate.id]));
 
     expectProblem(await call("POST", `${hub}/students`, { token: w.teacherA, body: { name: "X", schoolId: w.schoolB, grade: 1 } }), 403, "other_school");
     expectProblem(await call("PATCH", `${hub}/students/${w.elsewhere.id}`, { token: w.teacherA, body: { grade: 2 } }), 404, "not_found");
@@ -59,12 +63,12 @@ describe("hub roles", () => {
     });
 
     expect((await call("GET", `${hub}/students/${w.mine.id}`, { token: w.own })).body.userId).toBe(w.userId);
-    const list = await call("GET", `${hub}/students`, { token: w.own });
-    expect(list.body.items.map((s: { id: string }) => s.id)).toEqual([w.mine.id]);
+    const list = await call<Page>("GET", `${hub}/students`, { token: w.own });
+    expect(list.body.items.map((s) => s.id)).toEqual([w.mine.id]);
     expect((await call("GET", `${hub}/students/${w.mine.id}/events`, { token: w.own })).body.items).toHaveLength(1);
     expect((await call("GET", `${hub}/interventions/${iv.body.id}`, { token: w.own })).status).toBe(200);
     expect((await call("GET", `${hub}/tasks/${task.body.id}`, { token: w.own })).status).toBe(200);
-    expect((await call("GET", `${hub}/tasks`, { token: w.own })).body.items.map((t: { id: string }) => t.id)).toEqual([task.body.id]);
+    expect((await call<z.infer<typeof TaskPage>>("GET", `${hub}/tasks`, { token: w.own })).body.items.map((t) => t.id)).toEqual([task.body.id]);
 
     expectProblem(await call("GET", `${hub}/students/${w.classmate.id}`, { token: w.own }), 404, "not_found");
     expectProblem(await call("GET", `${hub}/students/${w.classmate.id}/events`, { token: w.own }), 404, "not_found");

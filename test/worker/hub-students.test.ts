@@ -1,14 +1,18 @@
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
-import { call, expectProblem, roundTrips } from "./helpers";
+import type { Student, StudentPage } from "../../src/hub/students.routes";
+import { call, expectProblem, roundTrips, type CallResult } from "./helpers";
 import { admin, createStudent, event, ingest, planOf, school, sql, teacher } from "./hub-helpers";
 
 const base = "/api/v1/hub/students";
+type StudentBody = z.infer<typeof Student>;
+type Page = z.infer<typeof StudentPage>;
 
 describe("hub students", () => {
   it("are created, read, updated and deleted in one round trip each; delete cascades", async () => {
     const schoolId = school();
     const bearer = await teacher(schoolId);
-    const created = await call("POST", base, {
+    const created = await call<StudentBody>("POST", base, {
       token: bearer,
       body: { name: "김철수", schoolId, grade: 10, className: "1반", studentNumber: "01", email: "s@example.com", metadata: { learning_style: "visual" } },
     });
@@ -18,11 +22,11 @@ describe("hub students", () => {
     expect((await roundTrips(created.requestId)).neon).toBe(1);
     const id = created.body.id;
 
-    const read = await call("GET", `${base}/${id}`, { token: bearer });
+    const read = await call<StudentBody>("GET", `${base}/${id}`, { token: bearer });
     expect(read.body).toEqual(created.body);
     expect((await roundTrips(read.requestId)).neon).toBe(1);
 
-    const patched = await call("PATCH", `${base}/${id}`, { token: bearer, body: { grade: 11, metadata: { learning_style: "auditory" } } });
+    const patched = await call<StudentBody>("PATCH", `${base}/${id}`, { token: bearer, body: { grade: 11, metadata: { learning_style: "auditory" } } });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ grade: 11, metadata: { learning_style: "auditory" } });
     expect(Date.parse(patched.body.updatedAt)).toBeGreaterThanOrEqual(Date.parse(created.body.updatedAt));
@@ -77,10 +81,10 @@ describe("hub students", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const page = await call("GET", `${base}?schoolId=${schoolId}&limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: bearer });
+      const page: CallResult<Page> = await call<Page>("GET", `${base}?schoolId=${schoolId}&limit=2${cursor ? `&cursor=${cursor}` : ""}`, { token: bearer });
       expect(page.status).toBe(200);
       expect((await roundTrips(page.requestId)).neon).toBe(1);
-      seen.push(...page.body.items.map((s: { id: string }) => s.id));
+      seen.push(...page.body.items.map((s) => s.id));
       cursor = page.body.nextCursor;
       pages++;
     } while (cursor);
@@ -89,8 +93,8 @@ describe("hub students", () => {
 
     const grade5 = await call("GET", `${base}?schoolId=${schoolId}&grade=5&className=A`, { token: bearer });
     expect(grade5.body.items).toHaveLength(3);
-    const chess = await call("GET", `${base}?schoolId=${schoolId}&metadata=${encodeURIComponent('{"club":"chess"}')}`, { token: bearer });
-    expect(chess.body.items.map((s: { name: string }) => s.name).sort()).toEqual(["Student 1", "Student 3"]);
+    const chess = await call<Page>("GET", `${base}?schoolId=${schoolId}&metadata=${encodeURIComponent('{"club":"chess"}')}`, { token: bearer });
+    expect(chess.body.items.map((s) => s.name).sort()).toEqual(["Student 1", "Student 3"]);
     const nested = await call("GET", `${base}?metadata=${encodeURIComponent('{"level":{"math":4}}')}`, { token: bearer });
     expect(nested.body.items.map((s: { name: string }) => s.name)).toEqual(["Student 4"]);
 
@@ -102,18 +106,19 @@ describe("hub students", () => {
     const schoolId = school();
     const bearer = await teacher(schoolId);
     for (const name of ["Jonathan Smithers", "Jon Smith", "John Smith", "Mary Jones", "Smith"]) await createStudent(bearer, { name, schoolId });
-    const res = await call("GET", `${base}?schoolId=${schoolId}&q=${encodeURIComponent("John Smith")}`, { token: bearer });
+    const res = await call<Page>("GET", `${base}?schoolId=${schoolId}&q=${encodeURIComponent("John Smith")}`, { token: bearer });
     expect(res.status).toBe(200);
     expect((await roundTrips(res.requestId)).neon).toBe(1);
-    const names = res.body.items.map((s: { name: string }) => s.name);
+    const names = res.body.items.map((s) => s.name);
     expect(names[0]).toBe("John Smith");
     expect(names).not.toContain("Mary Jones");
-    const scores = res.body.items.map((s: { similarity: number }) => s.similarity);
+    const scores = res.body.items.map((s) => s.similarity!);
+    expect(scores.every((x) => typeof x === "number")).toBe(true);
     expect([...scores].sort((a, b) => b - a)).toEqual(scores);
 
-    const first = await call("GET", `${base}?schoolId=${schoolId}&q=${encodeURIComponent("John Smith")}&limit=2`, { token: bearer });
-    const second = await call("GET", `${base}?schoolId=${schoolId}&q=${encodeURIComponent("John Smith")}&limit=2&cursor=${first.body.nextCursor}`, { token: bearer });
-    expect([...first.body.items, ...second.body.items].map((s: { name: string }) => s.name)).toEqual(names.slice(0, 4));
+    const first = await call<Page>("GET", `${base}?schoolId=${schoolId}&q=${encodeURIComponent("John Smith")}&limit=2`, { token: bearer });
+    const second = await call<Page>("GET", `${base}?schoolId=${schoolId}&q=${encodeURIComponent("John Smith")}&limit=2&cursor=${first.body.nextCursor}`, { token: bearer });
+    expect([...first.body.items, ...second.body.items].map((s) => s.name)).toEqual(names.slice(0, 4));
   });
 
   it("plans name search on idx_students_name_trgm and metadata containment on idx_students_metadata_gin", async () => {

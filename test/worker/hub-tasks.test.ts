@@ -1,9 +1,13 @@
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
 import { runDueTasks } from "../../src/hub/jobs";
-import { call, expectProblem, roundTrips, testEnv } from "./helpers";
+import type { Task, TaskPage, TaskRun, TaskRunPage } from "../../src/hub/tasks.routes";
+import { call, expectProblem, roundTrips, testEnv, type CallResult } from "./helpers";
 import { admin, adminSql, createStudent, event, ingest, school, sql, teacher } from "./hub-helpers";
 
 const hub = "/api/v1/hub";
+type TaskBody = z.infer<typeof Task>;
+type RunBody = z.infer<typeof TaskRun>;
 
 async function setup() {
   const schoolId = school();
@@ -18,13 +22,13 @@ const runsOf = async (taskId: string) =>
 describe("hub scheduled tasks", () => {
   it("are created with a server-computed next run, read, listed, paused, rescheduled and deleted", async () => {
     const { bearer, student } = await setup();
-    const created = await call("POST", `${hub}/tasks`, {
+    const created = await call<TaskBody>("POST", `${hub}/tasks`, {
       token: bearer,
       body: { studentId: student.id, taskType: "daily_report", scheduleType: "cron", cronExpression: "0 9 * * *", config: { report_format: "json" } },
     });
     expect(created.status).toBe(201);
     expect((await roundTrips(created.requestId)).neon).toBe(1);
-    const next = new Date(created.body.nextRunAt);
+    const next = new Date(created.body.nextRunAt!);
     expect(next.getUTCHours()).toBe(9);
     expect(next.getUTCMinutes()).toBe(0);
     expect(next.getTime() - Date.now()).toBeGreaterThan(0);
@@ -32,19 +36,19 @@ describe("hub scheduled tasks", () => {
     expect(created.body).toMatchObject({ status: "active", lastRunAt: null, celeryTaskId: null, intervalSeconds: null });
     const id = created.body.id;
 
-    const read = await call("GET", `${hub}/tasks/${id}`, { token: bearer });
+    const read = await call<TaskBody>("GET", `${hub}/tasks/${id}`, { token: bearer });
     expect(read.body).toEqual(created.body);
     expect((await roundTrips(read.requestId)).neon).toBe(1);
-    const listed = await call("GET", `${hub}/tasks?studentId=${student.id}`, { token: bearer });
-    expect(listed.body.items.map((t: { id: string }) => t.id)).toEqual([id]);
+    const listed = await call<z.infer<typeof TaskPage>>("GET", `${hub}/tasks?studentId=${student.id}`, { token: bearer });
+    expect(listed.body.items.map((t) => t.id)).toEqual([id]);
     expect((await roundTrips(listed.requestId)).neon).toBe(1);
 
-    const paused = await call("PATCH", `${hub}/tasks/${id}`, { token: bearer, body: { status: "paused" } });
+    const paused = await call<TaskBody>("PATCH", `${hub}/tasks/${id}`, { token: bearer, body: { status: "paused" } });
     expect(paused.body.status).toBe("paused");
     expect((await roundTrips(paused.requestId)).neon).toBe(1);
-    const interval = await call("PATCH", `${hub}/tasks/${id}`, { token: bearer, body: { status: "active", schedule: { scheduleType: "interval", intervalSeconds: 3600 } } });
+    const interval = await call<TaskBody>("PATCH", `${hub}/tasks/${id}`, { token: bearer, body: { status: "active", schedule: { scheduleType: "interval", intervalSeconds: 3600 } } });
     expect(interval.body).toMatchObject({ status: "active", scheduleType: "interval", intervalSeconds: 3600, cronExpression: null });
-    expect(Math.abs(Date.parse(interval.body.nextRunAt) - (Date.now() + 3600_000))).toBeLessThan(60_000);
+    expect(Math.abs(Date.parse(interval.body.nextRunAt!) - (Date.now() + 3600_000))).toBeLessThan(60_000);
 
     const deleted = await call("DELETE", `${hub}/tasks/${id}`, { token: bearer });
     expect(deleted.status).toBe(204);
@@ -106,10 +110,10 @@ describe("hub scheduled tasks", () => {
     expect(Date.parse(doneCron.nextRunAt)).toBeGreaterThan(tick);
     expect(Date.parse(doneCron.nextRunAt) % 300_000).toBe(0);
 
-    const runs = await call("GET", `${hub}/tasks/${once.body.id}/runs`, { token: bearer });
+    const runs = await call<z.infer<typeof TaskRunPage>>("GET", `${hub}/tasks/${once.body.id}/runs`, { token: bearer });
     expect((await roundTrips(runs.requestId)).neon).toBe(1);
     expect(runs.body.items).toHaveLength(1);
-    const run = runs.body.items[0];
+    const run = runs.body.items[0]!;
     expect(doneOnce.celeryTaskId).toBe(run.id);
     // The report covers config.window_hours (48) before the tick, a day ahead: today's events are in it.
     expect(run.report).toMatchObject({
@@ -121,7 +125,7 @@ describe("hub scheduled tasks", () => {
       events_by_type: { study: 2, test: 1 },
       concepts: [{ concept: "algebra", attempts: 1, accuracy: 1 }, { concept: "fractions", attempts: 2, accuracy: 0.5 }],
     });
-    const one = await call("GET", `${hub}/tasks/${once.body.id}/runs/${run.id}`, { token: bearer });
+    const one = await call<RunBody>("GET", `${hub}/tasks/${once.body.id}/runs/${run.id}`, { token: bearer });
     expect(one.body).toEqual(run);
     expect((await roundTrips(one.requestId)).neon).toBe(1);
 
@@ -138,6 +142,41 @@ describe("hub scheduled tasks", () => {
     const again = await runDueTasks(testEnv, tick);
     expect(again.runs.filter((r: { taskId: string }) => mine.includes(r.taskId))).toEqual([]);
     expectProblem(await call("PATCH", `${hub}/tasks/${once.body.id}`, { token: bearer, body: { status: "active" } }), 409, "task_completed");
+  });
+
+  it("lists tasks and runs newest first in keyset pages", async () => {
+    const { bearer, student } = await setup();
+    const made: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await call<TaskBody>("POST", `${hub}/tasks`, {
+        token: bearer,
+        body: { studentId: student.id, taskType: "daily_report", scheduleType: "interval", intervalSeconds: 60 },
+      });
+      made.push(res.body.id);
+    }
+    const pages = async <T extends { id: string }>(path: string) => {
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: CallResult<{ items: T[]; nextCursor: string | null }> = await call("GET", `${path}${cursor ? `&cursor=${cursor}` : ""}`, { token: bearer });
+        expect(page.status).toBe(200);
+        expect(page.body.items.length).toBeLessThanOrEqual(2);
+        seen.push(...page.body.items.map((t) => t.id));
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return seen;
+    };
+    expect(await pages<TaskBody>(`${hub}/tasks?studentId=${student.id}&limit=2`)).toEqual([...made].reverse());
+
+    // Three ticks, a minute apart: the first task's runs, newest first.
+    const first = made[0]!;
+    for (const minutes of [2, 4, 6]) await runDueTasks(testEnv, Date.now() + minutes * 60_000);
+    const runIds = (await runsOf(first)).map((r) => r.id);
+    expect(runIds).toHaveLength(3);
+    const listed = await pages<RunBody>(`${hub}/tasks/${first}/runs?limit=2`);
+    expect([...listed].sort()).toEqual([...runIds].sort());
+    const times = await adminSql<{ id: string }>(sql`select id from hub.task_runs where task_id = ${first} order by created_at desc, id desc`);
+    expect(listed).toEqual(times.map((r) => r.id));
   });
 
   it("never runs a task twice when two ticks overlap", async () => {

@@ -1,3 +1,4 @@
+import type { z } from "@hono/zod-openapi";
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import { afterEach, describe, expect, it, vi } from "vitest";
@@ -5,10 +6,11 @@ import { DAILY } from "../../src/platform/system";
 import worker from "../../functions/worker";
 import { loadConfig } from "../../src/platform/config";
 import { createDatabase, runAs } from "../../src/platform/db";
+import { FeaturesPage } from "../../src/seedtest/features.routes";
 import { fillTopicFeatures, SERVICE_PRINCIPAL } from "../../src/seedtest/jobs";
 import { call, testEnv, token } from "./helpers";
+import { BASE } from "./seedtest-helpers";
 
-const BASE = "/api/v1/seedtest";
 const DAY_MS = 86_400_000;
 const db = createDatabase(loadConfig(testEnv), "seedtest-jobs-test");
 
@@ -56,12 +58,7 @@ async function runDaily(): Promise<Record<string, unknown>> {
 }
 
 const features = async (bearer: string, query: string) =>
-  (await call("GET", `${BASE}/features?${query}&limit=100`, { token: bearer })).body.items as {
-    topicId: string;
-    date: string;
-    features: Record<string, unknown>;
-    updatedAt: string;
-  }[];
+  (await call<z.infer<typeof FeaturesPage>>("GET", `${BASE}/features?${query}&limit=100`, { token: bearer })).body.items;
 const summary = (rows: Awaited<ReturnType<typeof features>>) => rows.map((r) => ({ topic: r.topicId, date: r.date, ...r.features }));
 const SOURCE = { source: "hub.learning_history" };
 

@@ -1,18 +1,12 @@
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
+import { Session, SessionPage } from "../../src/seedtest/sessions.routes";
 import { call, expectProblem, roundTrips, token, type CallResult } from "./helpers";
+import { BASE, classroomIn, expectCursorRefused, oneTrip, org } from "./seedtest-helpers";
 
-const BASE = "/api/v1/seedtest";
-const org = () => 100_000 + Math.floor(Math.random() * 2_000_000_000);
-const oneTrip = async (res: CallResult) => expect((await roundTrips(res.requestId)).neon).toBe(1);
-const ids = (res: CallResult) => res.body.items.map((s: { sessionId: string }) => s.sessionId);
+type LearningSession = z.infer<typeof Session>;
 
-async function classroomIn(orgId: number) {
-  const teacherSub = crypto.randomUUID();
-  const teacher = await token({ sub: teacherSub, roles: ["teacher"], tenant_id: String(orgId) });
-  const room = await call("POST", `${BASE}/classrooms`, { token: teacher, body: { name: "room", orgId, teacherId: teacherSub } });
-  expect(room.status).toBe(201);
-  return { teacher, classroomId: room.body.classroomId as string };
-}
+const ids = (res: CallResult<z.infer<typeof SessionPage>>) => res.body.items.map((s) => s.sessionId);
 
 describe("seedtest learning sessions", () => {
   it("start in a visible classroom, end once, and never end before they start", async () => {
@@ -21,7 +15,7 @@ describe("seedtest learning sessions", () => {
     const sub = crypto.randomUUID();
     const learner = await token({ sub, tenant_id: String(orgId) });
 
-    const started = await call("POST", `${BASE}/sessions`, {
+    const started = await call<LearningSession>("POST", `${BASE}/sessions`, {
       token: learner,
       body: { classroomId, sessionType: "practice", startedAt: "2026-11-20T09:00:00.000Z", metadata: { device: "tablet" } },
     });
@@ -35,7 +29,7 @@ describe("seedtest learning sessions", () => {
     expect(early.body.errors[0].path).toBe("json.endedAt");
     await oneTrip(early);
 
-    const ended = await call("POST", `${path}/end`, { token: learner, body: { endedAt: "2026-11-20T09:45:00+00:00" } });
+    const ended = await call<LearningSession>("POST", `${path}/end`, { token: learner, body: { endedAt: "2026-11-20T09:45:00+00:00" } });
     expect(ended.status).toBe(200);
     expect(ended.body).toMatchObject({ sessionId: started.body.sessionId, endedAt: "2026-11-20T09:45:00.000Z" });
     await oneTrip(ended);
@@ -45,17 +39,17 @@ describe("seedtest learning sessions", () => {
     expect(again.body.endedAt).toBe("2026-11-20T09:45:00.000Z");
     await oneTrip(again);
 
-    const got = await call("GET", path, { token: learner });
+    const got = await call<LearningSession>("GET", path, { token: learner });
     expect(got.body).toEqual(ended.body);
     await oneTrip(got);
 
     // Without a body the session ends now; a zero-length session is allowed (ended_at = started_at).
-    const open = (await call("POST", `${BASE}/sessions`, { token: learner, body: {} })).body;
+    const open = (await call<LearningSession>("POST", `${BASE}/sessions`, { token: learner, body: {} })).body;
     expect(open).toMatchObject({ classroomId: null, sessionType: null, metadata: null, endedAt: null });
-    const now = await call("POST", `${BASE}/sessions/${open.sessionId}/end`, { token: learner });
+    const now = await call<LearningSession>("POST", `${BASE}/sessions/${open.sessionId}/end`, { token: learner });
     expect(now.status).toBe(200);
-    expect(Date.parse(now.body.endedAt)).toBeGreaterThanOrEqual(Date.parse(open.startedAt));
-    const instant = (await call("POST", `${BASE}/sessions`, { token: learner, body: { startedAt: "2026-11-19T10:00:00Z" } })).body;
+    expect(Date.parse(now.body.endedAt!)).toBeGreaterThanOrEqual(Date.parse(open.startedAt));
+    const instant = (await call<LearningSession>("POST", `${BASE}/sessions`, { token: learner, body: { startedAt: "2026-11-19T10:00:00Z" } })).body;
     expect((await call("POST", `${BASE}/sessions/${instant.sessionId}/end`, { token: learner, body: { endedAt: "2026-11-19T10:00:00Z" } })).status).toBe(200);
   });
 
@@ -82,20 +76,21 @@ describe("seedtest learning sessions", () => {
     const learnerA = await token({ sub: subA, tenant_id: String(orgId) });
     const learnerB = await token({ tenant_id: String(orgId) });
     const start = async (who: string, at: string, room: string | null = classroomId) =>
-      (await call("POST", `${BASE}/sessions`, { token: who, body: { classroomId: room, startedAt: at } })).body.sessionId as string;
+      (await call<LearningSession>("POST", `${BASE}/sessions`, { token: who, body: { classroomId: room, startedAt: at } })).body.sessionId;
     const a1 = await start(learnerA, "2026-11-01T08:00:00Z");
     const a2 = await start(learnerA, "2026-11-02T08:00:00Z");
     const a3 = await start(learnerA, "2026-11-03T08:00:00Z", null);
     const a4 = await start(learnerA, "2026-11-04T08:00:00Z");
     const b1 = await start(learnerB, "2026-11-02T09:00:00Z");
 
-    const own = await call("GET", `${BASE}/sessions?limit=3`, { token: learnerA });
+    const own = await call<z.infer<typeof SessionPage>>("GET", `${BASE}/sessions?limit=3`, { token: learnerA });
     expect(ids(own)).toEqual([a4, a3, a2]);
     await oneTrip(own);
-    const rest = await call("GET", `${BASE}/sessions?limit=3&cursor=${own.body.nextCursor}`, { token: learnerA });
+    const rest = await call<z.infer<typeof SessionPage>>("GET", `${BASE}/sessions?limit=3&cursor=${own.body.nextCursor}`, { token: learnerA });
     expect(ids(rest)).toEqual([a1]);
     expect(rest.body.nextCursor).toBeNull();
     await oneTrip(rest);
+    await expectCursorRefused(`${BASE}/sessions?limit=3`, learnerA, own.body.nextCursor!, 0, "yesterday");
 
     const ranged = await call("GET", `${BASE}/sessions?userId=${subA}&from=2026-11-02T00:00:00Z&to=2026-11-04T00:00:00Z`, { token: learnerA });
     expect(ids(ranged)).toEqual([a3, a2]);

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import type { z } from "@hono/zod-openapi";
+import type { Profile } from "../../src/exam/profile.routes";
 import { call, DEAD_ENDPOINT, expectProblem, roundTrips, token } from "./helpers";
 
 const profile = { level: "ASSOCIATE", examDate: "2027-03-14", targetType: "HIGH_SCORE" };
@@ -11,7 +13,7 @@ describe("exam profile", () => {
     const missing = await call("GET", "/api/v1/exam/profile", { token: bearer });
     expectProblem(missing, 404, "not_found");
 
-    const created = await call("PUT", "/api/v1/exam/profile", { token: bearer, body: profile });
+    const created = await call<z.infer<typeof Profile>>("PUT", "/api/v1/exam/profile", { token: bearer, body: profile });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ ...profile, userId: sub });
     expect(created.body.id).toMatch(/^[0-9a-f-]{36}$/);
@@ -29,7 +31,7 @@ describe("exam profile", () => {
     expect(hitTrips.neon).toBe(0);
     expect(hitTrips.upstash).toBeGreaterThanOrEqual(1);
 
-    const updated = await call("PUT", "/api/v1/exam/profile", { token: bearer, body: { ...profile, level: "PROFESSIONAL" } });
+    const updated = await call<z.infer<typeof Profile>>("PUT", "/api/v1/exam/profile", { token: bearer, body: { ...profile, level: "PROFESSIONAL" } });
     expect(updated.status).toBe(200);
     expect(updated.body.id).toBe(created.body.id);
     expect(updated.body.level).toBe("PROFESSIONAL");

@@ -2,12 +2,8 @@ import { eq, sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { examProfiles } from "../../src/exam/schema";
 import type { Principal } from "../../src/platform/auth";
-import { loadConfig } from "../../src/platform/config";
-import { createDatabase, runAs } from "../../src/platform/db";
-import { testEnv } from "./helpers";
-
-const db = createDatabase(loadConfig(testEnv), "rls-test");
-const principal = (): Principal => ({ userId: crypto.randomUUID(), tenantId: null, roles: [], permissions: [] });
+import { runAs } from "../../src/platform/db";
+import { db, learner as principal } from "./exam-helpers";
 
 async function seedProfile(owner: Principal) {
   await runAs(db, owner, [

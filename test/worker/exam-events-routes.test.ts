@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { z } from "@hono/zod-openapi";
+import type { Summary } from "../../src/exam/analytics.routes";
+import type { MistakeList } from "../../src/exam/mistakes.routes";
 import { call, expectProblem, roundTrips, testEnv, token } from "./helpers";
-import { deliver, envelope } from "./events-helpers";
+import { deliver, envelope } from "./exam-events-helpers";
 
 const submitted = (userId: string, errorCodes: string[], occurredAt: string, extra: Record<string, unknown> = {}) =>
   envelope("STEP_SUBMITTED", userId, { stepNo: 1, attemptNo: 1, result: "FAIL", score: 10, errorCodes, runtimeMs: 500, mode: "PRACTICE", ...extra }, { occurredAt });
@@ -20,20 +23,20 @@ describe("GET /api/v1/exam/mistakes", () => {
     await deliver([{ body: submitted(crypto.randomUUID(), ["E_OTHER_USER"], at(1)) }]);
 
     const bearer = await token({ sub: user });
-    const res = await call("GET", "/api/v1/exam/mistakes", { token: bearer });
+    const res = await call<z.infer<typeof MistakeList>>("GET", "/api/v1/exam/mistakes", { token: bearer });
     expect(res.status).toBe(200);
-    expect(res.body.items.map((m: { errorCode: string; occurrences: number }) => [m.errorCode, m.occurrences])).toEqual([
+    expect(res.body.items.map((m) => [m.errorCode, m.occurrences])).toEqual([
       ["E_INDEX", 3],
       ["E_TYPE", 2],
       ["E_SYNTAX", 1],
     ]);
     expect(res.body.items[0]).toMatchObject({ drillsCompleted: 0, lastSeenAt: at(10), lastDrilledAt: null });
-    expect(res.body.items[0].id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.body.items[0]!.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(res.body.items[2]).toMatchObject({ drillsCompleted: 1, lastDrilledAt: at(1) });
     expect((await roundTrips(res.requestId)).neon).toBe(1);
 
-    const top = await call("GET", "/api/v1/exam/mistakes?limit=1", { token: bearer });
-    expect(top.body.items.map((m: { errorCode: string }) => m.errorCode)).toEqual(["E_INDEX"]);
+    const top = await call<z.infer<typeof MistakeList>>("GET", "/api/v1/exam/mistakes?limit=1", { token: bearer });
+    expect(top.body.items.map((m) => m.errorCode)).toEqual(["E_INDEX"]);
   });
 
   it("is empty for a learner without mistakes, 422 for a bad limit, 401 without a token", async () => {
@@ -64,7 +67,7 @@ describe("GET /api/v1/exam/analytics/summary", () => {
     ]);
 
     const admin = await token({ roles: ["admin"] });
-    const res = await call("GET", `/api/v1/exam/analytics/summary?from=${at(0)}&to=${at(60)}`, { token: admin });
+    const res = await call<z.infer<typeof Summary>>("GET", `/api/v1/exam/analytics/summary?from=${at(0)}&to=${at(60)}`, { token: admin });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ from: at(0), to: at(60), events: 5, users: 2 });
     expect(res.body.byEventType).toEqual([

@@ -1,4 +1,5 @@
 import { createExecutionContext, createScheduledController, env, waitOnExecutionContext } from "cloudflare:test";
+import type { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
@@ -8,12 +9,16 @@ import { createWorker } from "../../functions/create-worker";
 import { createRouter } from "../../src/platform/router";
 import { defineSystem } from "../../src/platform/system";
 import { consumerRequestId } from "../../src/exam/consumers";
+import type { MistakeList } from "../../src/exam/mistakes.routes";
+import type { Profile } from "../../src/exam/profile.routes";
+import type { Session } from "../../src/exam/sessions.routes";
 import { consumedEvents, outboxEvents, outboxInsert } from "../../src/platform/outbox";
 import type { AppEnv } from "../../src/platform/context";
 import { pruneOutboxJob, relayAfterResponse, relayOutbox, sendEvents } from "../../src/platform/relay";
 import { runAs } from "../../src/platform/db";
 import { call, roundTrips, testEnv, token } from "./helpers";
-import { db, eventually, learner, ledgerCount, mistakes } from "./events-helpers";
+import { eventually, ledgerCount, mistakes } from "./exam-events-helpers";
+import { db, learner } from "./exam-helpers";
 
 async function emit(userId: string, errorCodes: string[]): Promise<string> {
   const [row] = await db
@@ -130,7 +135,7 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
     const row = (system: string) => ({ id: crypto.randomUUID(), system, eventType: "PROBED", actorId: null, entityId: null, payload: {} });
     const [ownEvent, otherEvent] = [row(mine), row(other)];
     await db.insert(outboxEvents).values([ownEvent, otherEvent]);
-    const alone = createWorker([defineSystem({ name: mine, title: "Test probe", router: createRouter(), docs: [] })]);
+    const alone = createWorker([defineSystem({ name: mine, title: "Test probe", routes: async () => createRouter(), docs: [] })]);
     const ctx = createExecutionContext();
     await alone.scheduled(createScheduledController({ cron: EVERY_MINUTE, scheduledTime: Date.now() }), testEnv as never, ctx);
     await waitOnExecutionContext(ctx);
@@ -177,18 +182,18 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
   it("carries a learner's lab session end to end: requests → outbox → queue → mistakes, readiness and metrics", async () => {
     const user = crypto.randomUUID();
     const bearer = await token({ sub: user });
-    const profile = await call("PUT", "/api/v1/exam/profile", { token: bearer, body: { level: "ASSOCIATE", examDate: "2027-06-01", targetType: "PRACTICAL" } });
+    const profile = await call<z.infer<typeof Profile>>("PUT", "/api/v1/exam/profile", { token: bearer, body: { level: "ASSOCIATE", examDate: "2027-06-01", targetType: "PRACTICAL" } });
     const plan = crypto.randomUUID();
     await runAs(db, learner(user), [
       db.execute(sql`insert into exam.plans (id, user_id, exam_profile_id, start_date, exam_date) values (${plan}, ${user}, ${profile.body.id}, current_date + 1, '2027-06-01')`),
     ] as const);
 
-    const session = await call("POST", "/api/v1/exam/sessions", {
+    const session = await call<z.infer<typeof Session>>("POST", "/api/v1/exam/sessions", {
       token: bearer,
       body: { labId: crypto.randomUUID(), policyId: crypto.randomUUID(), level: "ASSOCIATE", engineType: "JUPYTER", mode: "MOCK" },
     });
     expect(session.status).toBe(201);
-    const id = session.body.id as string;
+    const id = session.body.id;
     expect((await call("POST", `/api/v1/exam/sessions/${id}/start`, { token: bearer })).status).toBe(200);
     for (const body of [
       { result: "FAIL", score: 30, errorCodes: ["E2E_KEY"], runtimeMs: 1500 },
@@ -199,10 +204,10 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
     expect((await call("POST", `/api/v1/exam/sessions/${id}/submit`, { token: bearer })).status).toBe(200);
     // No cron and no explicit relay: each route flushed its own events after responding.
     const top = await eventually(async () => {
-      const res = await call("GET", "/api/v1/exam/mistakes", { token: bearer });
+      const res = await call<z.infer<typeof MistakeList>>("GET", "/api/v1/exam/mistakes", { token: bearer });
       return res.body.items.length === 2 ? res.body.items : undefined;
     });
-    expect(top.map((m: { errorCode: string; occurrences: number }) => [m.errorCode, m.occurrences])).toEqual([["E2E_KEY", 2], ["E2E_SHAPE", 1]]);
+    expect(top.map((m) => [m.errorCode, m.occurrences])).toEqual([["E2E_KEY", 2], ["E2E_SHAPE", 1]]);
 
     // practice (50 + 60) / 2 = 55, mock 90, no task due yet: (0.3·55 + 0.4·90) / 0.7 = 75
     const readiness = async () => {

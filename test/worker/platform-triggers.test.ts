@@ -13,7 +13,7 @@ const probe = (parts: { consumers?: Record<string, ((e: { eventId: string }) => 
   defineSystem({
     name: parts.name ?? "probe",
     title: "Test probe",
-    router: createRouter(),
+    routes: async () => createRouter(),
     consumers: parts.consumers,
     jobs: parts.jobs ? ({ [CRON]: parts.jobs } as never) : undefined,
     docs: [],

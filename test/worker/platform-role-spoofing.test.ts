@@ -8,7 +8,7 @@ import { featuresTopicDaily } from "../../src/seedtest/schema";
 import { call, expectProblem, token, type CallResult } from "./helpers";
 import { caller, db, runningSession } from "./exam-helpers";
 import { createStudent, event, ingest, school, teacher } from "./hub-helpers";
-import { PRIVILEGED, spoofedRoleSets, spoofsOf } from "./spoofed-roles";
+import { PRIVILEGED, spoofedRoleSets, spoofsOf } from "./platform-spoofed-roles";
 
 const hub = "/api/v1/hub";
 const seed = "/api/v1/seedtest";

@@ -5,7 +5,8 @@ import { exam } from "../../src/exam";
 import { consumerRequestId } from "../../src/exam/consumers";
 import { runAs } from "../../src/platform/db";
 import { roundTrips, testEnv } from "./helpers";
-import { db, deliver, envelope, learner, ledgerCount, mistakes } from "./events-helpers";
+import { deliver, envelope, ledgerCount, mistakes } from "./exam-events-helpers";
+import { db, learner } from "./exam-helpers";
 
 const CONSUMERS = ["exam.ready-index", "exam.mistake-aggregator", "exam.analytics-sink"];
 const submitted = (userId: string, errorCodes: string[], extra: Record<string, unknown> = {}) =>

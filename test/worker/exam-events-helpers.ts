@@ -1,15 +1,9 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { sql } from "drizzle-orm";
 import worker from "../../functions/worker";
-import type { Principal } from "../../src/platform/auth";
-import { loadConfig } from "../../src/platform/config";
-import { createDatabase, runAs } from "../../src/platform/db";
+import { runAs } from "../../src/platform/db";
+import { db, learner } from "./exam-helpers";
 import { testEnv } from "./helpers";
-
-/** Test-side database access as the API role (seeding and checks, never through the routes). */
-export const db = createDatabase(loadConfig(testEnv), "events-test");
-
-export const learner = (userId = crypto.randomUUID()): Principal => ({ userId, tenantId: null, roles: [], permissions: [] });
 
 export interface Envelope {
   system?: string;

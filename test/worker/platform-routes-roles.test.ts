@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { call, token, type CallResult } from "./helpers";
-import { spoofedRoleSets } from "./spoofed-roles";
+import { spoofedRoleSets } from "./platform-spoofed-roles";
 
 /**
  * Every operation of /openapi.json against every role, as the "Roles" sections of docs/exam.md,
