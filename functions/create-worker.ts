@@ -1,12 +1,15 @@
+import type { createApp } from "../src/platform/app";
 import type { Bindings } from "../src/platform/context";
-import { createApp } from "../src/platform/app";
 import { enabledSystems, type System } from "../src/platform/system";
 import { handleQueue } from "./queue";
 import { handleScheduled } from "./scheduled";
 
 /**
  * A Worker serving `systems` (all of them, or one for a per-system deployment): HTTP, queue and
- * cron entry points, each restricted to what ENABLED_SYSTEMS names at run time.
+ * cron entry points, each restricted to what ENABLED_SYSTEMS names at run time. Startup evaluates
+ * only these entry points and the system list: the HTTP app (platform middleware, the Postgres,
+ * Redis and JWT clients, the systems' routes) is imported and built by the first request, and each
+ * system's jobs and consumers load with the first cron or message that needs them.
  */
 export function createWorker(systems: readonly System[]) {
   const apps = new Map<string, ReturnType<typeof createApp>>();
@@ -17,7 +20,7 @@ export function createWorker(systems: readonly System[]) {
       let app = apps.get(key);
       if (!app) {
         // Built once per isolate and system list; a failed build is retried by the next request.
-        app = createApp(served);
+        app = import("../src/platform/app").then((m) => m.createApp(served));
         app.catch(() => apps.delete(key));
         apps.set(key, app);
       }

@@ -18,8 +18,8 @@ export async function handleQueue(systems: readonly System[], batch: MessageBatc
       continue;
     }
     const event = body as RelayedEvent;
-    const handlers = systems.find((s) => s.name === event.system)?.consumers?.[event.eventType] ?? [];
     try {
+      const handlers = (await systems.find((s) => s.name === event.system)?.load())?.consumers?.[event.eventType] ?? [];
       for (const handler of handlers) await handler(event, env);
       message.ack();
     } catch (err) {

@@ -1,23 +1,22 @@
 import type { Bindings } from "../src/platform/context";
 import { log } from "../src/platform/log";
-import { pruneOutboxJob, relayOutboxJob } from "../src/platform/relay";
 import { DAILY, EVERY_MINUTE, type ScheduledJob, type System } from "../src/platform/system";
 
-/** The platform's own jobs: the served systems' events reach the queue, and published ones are forgotten. */
-function platformJobs(systems: readonly System[]): Record<string, ScheduledJob[]> {
-  return {
+/**
+ * The jobs due for a cron: the platform's own (the served systems' events reach the queue, published
+ * ones are forgotten), then each served system's, in registry order. Loads what it runs.
+ */
+export async function jobsFor(systems: readonly System[], cron: string): Promise<ScheduledJob[]> {
+  const [{ pruneOutboxJob, relayOutboxJob }, parts] = await Promise.all([import("../src/platform/relay"), Promise.all(systems.map((s) => s.load()))]);
+  const platform: Record<string, ScheduledJob[]> = {
     [EVERY_MINUTE]: [relayOutboxJob(systems.map((s) => s.name))],
     [DAILY]: [pruneOutboxJob],
   };
-}
-
-/** The jobs due for a cron: the platform's, then each served system's, in registry order. */
-export function jobsFor(systems: readonly System[], cron: string): ScheduledJob[] {
-  return [...(platformJobs(systems)[cron] ?? []), ...systems.flatMap((s) => s.jobs?.[cron as keyof typeof s.jobs] ?? [])];
+  return [...(platform[cron] ?? []), ...parts.flatMap((p) => p.jobs?.[cron as keyof typeof p.jobs] ?? [])];
 }
 
 export async function handleScheduled(systems: readonly System[], controller: ScheduledController, env: Bindings, ctx: ExecutionContext): Promise<void> {
-  const due = jobsFor(systems, controller.cron);
+  const due = await jobsFor(systems, controller.cron);
   if (!due.length) log("warn", "no job registered for cron", { cron: controller.cron });
   for (const job of due) {
     ctx.waitUntil(

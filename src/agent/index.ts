@@ -4,12 +4,6 @@ import { defineSystem } from "../platform/system";
 export const agent = defineSystem({
   name: "agent",
   title: "Agent orchestration (spec 002)",
-  routes: () => import("./routes").then((m) => m.router),
-  cacheKeys: {
-    /** §8.1: the session hash. */
-    session: (sessionId: string) => `session:${sessionId}`,
-    /** §8.2: a tool's cached ExecutionResult. */
-    execCache: (tool: string, inputHash: string) => `exec_cache:${tool}:${inputHash}`,
-  },
   docs: [],
+  load: () => import("./parts").then((m) => m.parts),
 });

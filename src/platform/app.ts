@@ -18,7 +18,7 @@ const REFERENCE_UI = { cdn: "/docs/scalar-api-reference-1.72.1.js", withDefaultF
 
 /** The HTTP app: platform middleware, liveness/readiness, API description, and the systems' routers. */
 export async function createApp(systems: readonly System[]) {
-  const routers = await Promise.all(systems.map((s) => s.routes()));
+  const routers = await Promise.all(systems.map(async (s) => (await s.load()).router));
   const app = new OpenAPIHono<AppEnv>();
   app.use("*", requestId());
   app.onError(handleError);

@@ -13,6 +13,17 @@ export type ScheduledJob = (env: Bindings, scheduledTime: number) => Promise<Rec
 /** A consumer of one event type; it must be idempotent (queues deliver at least once). */
 export type EventConsumer = (event: RelayedEvent, env: Bindings) => Promise<void>;
 
+/** What a system brings at run time: its routes, jobs, consumers and cache keys. */
+export interface SystemParts {
+  router: OpenAPIHono<AppEnv>;
+  /** Jobs by the cron that runs them. */
+  jobs?: Partial<Record<Cron, ScheduledJob[]>>;
+  /** Consumers of this system's own events, by event type: other systems' events never reach them. */
+  consumers?: Record<string, EventConsumer[]>;
+  /** The Redis keys it writes, by purpose: one place to read its cache layout. */
+  cacheKeys?: Record<string, (...parts: string[]) => string>;
+}
+
 /**
  * Everything the Worker needs to know of one system (docs/adding-a-system.md): the entry points
  * (functions/) and the app read systems only through this contract, so a system is one module
@@ -23,23 +34,18 @@ export interface System {
   name: string;
   /** What it is, for people: the API description lists it. */
   title: string;
-  /**
-   * Its HTTP routes, loaded by the first request (a dynamic import the bundler keeps lazy): building
-   * route schemas is most of a Worker's startup, and a cron or a queue batch never needs them.
-   */
-  routes: () => Promise<OpenAPIHono<AppEnv>>;
-  /** Jobs by the cron that runs them. */
-  jobs?: Partial<Record<Cron, ScheduledJob[]>>;
-  /** Consumers of this system's own events, by event type: other systems' events never reach them. */
-  consumers?: Record<string, EventConsumer[]>;
-  /** The Redis keys it writes, by purpose: one place to read its cache layout. */
-  cacheKeys?: Record<string, (...parts: string[]) => string>;
   /** Its documentation pages, relative to the repository root. */
   docs: string[];
+  /**
+   * Its parts, loaded on first use through a dynamic import the bundler keeps lazy: a Worker's
+   * startup evaluates no system code, and a cron or a queue batch loads only the systems it runs.
+   */
+  load: () => Promise<SystemParts>;
 }
 
-/** Identity function that checks a system module against the contract where it is written. */
+/** Identity functions that check a system module and its parts against the contract where they are written. */
 export const defineSystem = <S extends System>(system: S): S => system;
+export const defineParts = <P extends SystemParts>(parts: P): P => parts;
 
 /**
  * The systems ENABLED_SYSTEMS (comma list) names, in registry order; all of them when it is unset

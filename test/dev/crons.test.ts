@@ -46,10 +46,10 @@ beforeAll(async () => {
 });
 
 describe("wrangler.toml's crons", () => {
-  it('are the ones the platform and the systems have jobs for', () => {
+  it('are the ones the platform and the systems have jobs for', async () => {
     expect([...crons].sort()).toEqual([everyMinute, daily].sort());
-    for (const cron of crons) expect(jobsFor(SYSTEMS, cron).length).toBeGreaterThan(0);
-    for (const system of SYSTEMS) expect(crons).toEqual(expect.arrayContaining(Object.keys(system.jobs ?? {})));
+    for (const cron of crons) expect((await jobsFor(SYSTEMS, cron)).length).toBeGreaterThan(0);
+    for (const system of SYSTEMS) expect(crons).toEqual(expect.arrayContaining(Object.keys((await system.load()).jobs ?? {})));
   });
 
   it('come due at their UTC slots: a slot at `since` is past, one at `now` is due', () => {

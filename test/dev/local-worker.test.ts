@@ -83,7 +83,7 @@ describe('/docs in a headless browser, offline', () => {
 describe("npm run dev's crons on the Worker", () => {
   it('/__scheduled, as the runner calls it, runs every job of the cron', async () => {
     expect(await triggerScheduled(worker.url, EVERY_MINUTE)).toBe('ok');
-    const names = jobsFor(SYSTEMS, EVERY_MINUTE).map((job) => job.name);
+    const names = (await jobsFor(SYSTEMS, EVERY_MINUTE)).map((job) => job.name);
     expect(names.length).toBeGreaterThan(0);
     await vi.waitFor(() => {
       for (const name of names) expect(worker.output()).toContain(`"msg":"scheduled job done","cron":"${EVERY_MINUTE}","job":"${name}"`);

@@ -76,8 +76,9 @@ describe("exam event consumers (the Worker's queue handler)", () => {
     const flaky = async (body: { eventId: string }) => {
       if (body.eventId === failing.eventId && failures++ === 0) throw new Error("transient");
     };
-    const consumers = { ...exam.consumers, STEP_SUBMITTED: [...exam.consumers.STEP_SUBMITTED!, flaky] };
-    const worker = createWorker([{ ...exam, consumers }]);
+    const parts = await exam.load();
+    const consumers = { ...parts.consumers, STEP_SUBMITTED: [...parts.consumers!.STEP_SUBMITTED!, flaky] };
+    const worker = createWorker([{ ...exam, load: async () => ({ ...parts, consumers }) }]);
 
     const firstRun = await deliver([{ body: first }, { body: failing }, { body: last }], testEnv, worker);
     expect(firstRun.explicitAcks.sort()).toEqual([firstRun.ids[0], firstRun.ids[2]].sort());

@@ -135,7 +135,7 @@ describe("outbox → relay → queue → consumers, inside workerd", () => {
     const row = (system: string) => ({ id: crypto.randomUUID(), system, eventType: "PROBED", actorId: null, entityId: null, payload: {} });
     const [ownEvent, otherEvent] = [row(mine), row(other)];
     await db.insert(outboxEvents).values([ownEvent, otherEvent]);
-    const alone = createWorker([defineSystem({ name: mine, title: "Test probe", routes: async () => createRouter(), docs: [] })]);
+    const alone = createWorker([defineSystem({ name: mine, title: "Test probe", docs: [], load: async () => ({ router: createRouter() }) })]);
     const ctx = createExecutionContext();
     await alone.scheduled(createScheduledController({ cron: EVERY_MINUTE, scheduledTime: Date.now() }), testEnv as never, ctx);
     await waitOnExecutionContext(ctx);

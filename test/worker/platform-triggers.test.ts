@@ -13,10 +13,8 @@ const probe = (parts: { consumers?: Record<string, ((e: { eventId: string }) => 
   defineSystem({
     name: parts.name ?? "probe",
     title: "Test probe",
-    routes: async () => createRouter(),
-    consumers: parts.consumers,
-    jobs: parts.jobs ? ({ [CRON]: parts.jobs } as never) : undefined,
     docs: [],
+    load: async () => ({ router: createRouter(), consumers: parts.consumers, jobs: parts.jobs ? ({ [CRON]: parts.jobs } as never) : undefined }),
   });
 
 afterEach(() => vi.restoreAllMocks());

@@ -1,6 +1,10 @@
 import { createRouter } from "../platform/router";
+import { DAILY, EVERY_MINUTE, defineParts } from "../platform/system";
 import { analyticsRoutes } from "./analytics.routes";
+import { examCacheKeys } from "./cache-keys";
 import { cellRoutes } from "./cells.routes";
+import { examConsumers } from "./consumers";
+import { abandonIdleSessions, purgePolicyEvents } from "./jobs";
 import { mistakesRoutes } from "./mistakes.routes";
 import { planRoutes } from "./plans.routes";
 import { policyRoutes } from "./policy.routes";
@@ -9,7 +13,7 @@ import { sessionRoutes } from "./sessions.routes";
 import { stepRoutes } from "./steps.routes";
 
 /** Every exam route, under /api/v1/exam. */
-export const router = createRouter()
+const router = createRouter()
   .route("/", profileRoutes)
   .route("/", mistakesRoutes)
   .route("/", analyticsRoutes)
@@ -18,3 +22,11 @@ export const router = createRouter()
   .route("/", stepRoutes)
   .route("/", cellRoutes)
   .route("/", policyRoutes);
+
+/** The exam system's parts (src/exam/index.ts loads them on first use). */
+export const parts = defineParts({
+  router,
+  jobs: { [EVERY_MINUTE]: [abandonIdleSessions], [DAILY]: [purgePolicyEvents] },
+  consumers: examConsumers,
+  cacheKeys: examCacheKeys,
+});
