@@ -8,8 +8,11 @@ export const MAX_CONTEXT_BYTES = 256 * 1024;
 export interface NewSession {
   initialInput?: string;
   language?: string;
-  expiresInSeconds: number;
+  expiresInSeconds?: number;
 }
+
+/** §3.1 leaves expires_at open; a session lasts a day unless its creator says otherwise. */
+export const DEFAULT_SESSION_SECONDS = 24 * 60 * 60;
 
 /** Inserts a session for the caller when they are an active user of `orgId`; no row otherwise. Columns in table order. */
 export function insertSession(db: Database, userId: string, orgId: string, input: NewSession) {
@@ -17,7 +20,7 @@ export function insertSession(db: Database, userId: string, orgId: string, input
     .insert(sessions)
     .select(
       sql`select gen_random_uuid(), u.id, 'active', ${input.language ?? "KOR"}::varchar, ${input.initialInput ?? null}::text, '{}'::jsonb,
-                 now(), now(), now() + make_interval(secs => ${input.expiresInSeconds}), u.organization_id
+                 now(), now(), now() + make_interval(secs => ${input.expiresInSeconds ?? DEFAULT_SESSION_SECONDS}), u.organization_id
           from ${users} u
           where u.id = ${userId}::uuid and u.organization_id = ${orgId}::uuid and u.is_active`,
     )

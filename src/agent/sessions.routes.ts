@@ -11,7 +11,7 @@ import { columnsOf, rowSchema } from "../platform/table-schema";
 import { agentRoute, callerOrg, notProvisioned, requireAgentRole, WRITERS } from "./access";
 import { Language } from "./fields";
 import { readSession, stateOf, writeSession } from "./session-cache";
-import { completeSession, insertSession, MAX_CONTEXT_BYTES, mergeContext, sessionState } from "./session-sql";
+import { completeSession, DEFAULT_SESSION_SECONDS, insertSession, MAX_CONTEXT_BYTES, mergeContext, sessionState } from "./session-sql";
 import { SESSION_STATUSES, sessions } from "./schema";
 
 export const Session = rowSchema(sessions, { currentContext: JsonObject.nullable() }).openapi("AgentSession");
@@ -21,12 +21,11 @@ const SessionStateSchema = z
   .object({ id: z.uuid(), userId: z.uuid(), status: z.enum(SESSION_STATUSES), language: z.string().nullable(), currentContext: z.record(z.string(), z.unknown()), createdAt: z.iso.datetime() })
   .openapi("AgentSessionState");
 
-const DAY_SEC = 24 * 60 * 60;
 const SessionInput = z
   .object({
     initialInput: z.string().max(100_000).optional(),
     language: Language.optional().openapi({ description: "Defaults to KOR" }),
-    expiresInSeconds: z.int().min(60).max(30 * DAY_SEC).default(DAY_SEC).openapi({ description: "expires_at = now + this; default 24 h" }),
+    expiresInSeconds: z.int().min(60).max(30 * DEFAULT_SESSION_SECONDS).default(DEFAULT_SESSION_SECONDS).openapi({ description: "expires_at = now + this; default 24 h" }),
   })
   .strict()
   .openapi("AgentSessionInput");
@@ -111,7 +110,7 @@ export const sessionRoutes = createRouter()
     requireAgentRole(principal, WRITERS, "start a session");
     const orgId = callerOrg(principal);
     if (!orgId) throw notProvisioned(principal);
-    const input = c.req.valid("json") ?? { expiresInSeconds: DAY_SEC };
+    const input = c.req.valid("json") ?? {};
     const [rows] = await runAs(db, principal, [insertSession(db, principal.userId, orgId, input)] as const);
     const row = rows[0];
     if (!row) throw notProvisioned(principal);

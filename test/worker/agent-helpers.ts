@@ -46,3 +46,12 @@ export async function provisioned(orgId: string, admin: Member, roles: string[] 
 
 /** Whom a test-side statement runs as: `userId` of organization `orgId` holding `roles`. */
 export const as = (orgId: string | null, userId: string, roles: string[] = []): Principal => ({ userId, tenantId: orgId, roles, permissions: [] });
+
+/** A Redis hash's fields as stored (strings), or null when the key is absent. */
+export async function storedHash(key: string): Promise<Record<string, string> | null> {
+  const flat = (await rawRedis.hgetall(key)) as unknown as string[] | null;
+  if (!flat || flat.length === 0) return null;
+  const out: Record<string, string> = {};
+  for (let i = 0; i < flat.length; i += 2) out[flat[i]!] = flat[i + 1]!;
+  return out;
+}
