@@ -27,6 +27,8 @@ describe("agent API keys", () => {
     const me = await call("GET", "/api/v1/agent/users/me", withKey(key));
     expect(me.status).toBe(200);
     expect(me.body.id).toBe(user.userId);
+    // RFC 9110: the scheme name is case-insensitive.
+    expect((await call("GET", "/api/v1/agent/users/me", { headers: { Authorization: `apikey ${key}` } })).status).toBe(200);
     expect(await roundTrips(me.requestId)).toMatchObject({ neon: 1 });
     const session = await call("POST", "/api/v1/agent/sessions", { ...withKey(key), body: { initialInput: "from an executor" } });
     expect(session.status).toBe(201);
