@@ -1,16 +1,26 @@
 import { createRouter } from "../platform/router";
-import { defineParts } from "../platform/system";
+import { defineParts, EVERY_MINUTE } from "../platform/system";
+import { apiKeyCacheKey, authenticateApiKey } from "./api-keys";
+import { expireDueSessions } from "./jobs";
+import { organizationRoutes } from "./organizations.routes";
+import { sessionCacheKey } from "./session-cache";
+import { sessionRoutes } from "./sessions.routes";
+import { userRoutes } from "./users.routes";
 
-/** Every agent route, under /api/v1/agent: none until its issue arrives. */
-const router = createRouter();
+/** Every agent route, under /api/v1/agent. */
+const router = createRouter().route("/", organizationRoutes).route("/", userRoutes).route("/", sessionRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
+  apiKey: authenticateApiKey,
+  jobs: { [EVERY_MINUTE]: [expireDueSessions] },
   cacheKeys: {
     /** §8.1: the session hash. */
-    session: (sessionId: string) => `session:${sessionId}`,
+    session: sessionCacheKey,
     /** §8.2: a tool's cached ExecutionResult. */
     execCache: (tool: string, inputHash: string) => `exec_cache:${tool}:${inputHash}`,
+    /** An API key's user, organization and role, by the key's SHA-256. */
+    apiKey: apiKeyCacheKey,
   },
 });

@@ -18,7 +18,10 @@ const REFERENCE_UI = { cdn: "/docs/scalar-api-reference-1.72.1.js", withDefaultF
 
 /** The HTTP app: platform middleware, liveness/readiness, API description, and the systems' routers. */
 export async function createApp(systems: readonly System[]) {
-  const routers = await Promise.all(systems.map(async (s) => (await s.load()).router));
+  const parts = await Promise.all(systems.map((s) => s.load()));
+  const routers = parts.map((p) => p.router);
+  const apiKeys = new Map(systems.flatMap((s, i) => (parts[i]!.apiKey ? [[`/api/v1/${s.name}/`, parts[i]!.apiKey!] as const] : [])));
+  const apiKeyFor = (path: string) => [...apiKeys].find(([prefix]) => path.startsWith(prefix))?.[1];
   const app = new OpenAPIHono<AppEnv>();
   app.use("*", requestId());
   app.onError(handleError);
@@ -34,7 +37,7 @@ export async function createApp(systems: readonly System[]) {
     return c.json({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
   });
 
-  app.use("/api/*", limitBody(), requireJson(), services(), requireAuth(), rateLimit());
+  app.use("/api/*", limitBody(), requireJson(), services(), requireAuth(apiKeyFor), rateLimit());
   app.route("/api/v1", meRoutes);
   systems.forEach((system, i) => {
     // Which system a request is for: what relayAfterResponse may flush to this Worker's queue.
@@ -46,6 +49,13 @@ export async function createApp(systems: readonly System[]) {
   });
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", { type: "http", scheme: "bearer", bearerFormat: "JWT" });
+  if (apiKeys.size) {
+    app.openAPIRegistry.registerComponent("securitySchemes", "apiKeyAuth", {
+      type: "http",
+      scheme: "ApiKey",
+      description: "Authorization: ApiKey <key>, on the routes of the systems that issue keys (their docs say how)",
+    });
+  }
   app.doc31("/openapi.json", {
     openapi: "3.1.0",
     info: { title: "Edge API platform", version: "1.0.0", description: systems.map((s) => `${s.title}: /api/v1/${s.name}`).join("; ") },

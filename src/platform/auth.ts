@@ -15,6 +15,8 @@ export interface Principal {
   /** Names in the ROLE_NAME grammar only, each once. */
   roles: string[];
   permissions: string[];
+  /** The token's `email` claim when it is an address (else absent): for systems that provision users from it. */
+  email?: string;
   /** The token the caller presented; absent for jobs and consumers, which act without one. */
   token?: { issuer: string; subject: string };
 }
@@ -50,7 +52,11 @@ const ClaimsSchema = z.object({
   roles: z.array(z.unknown()).max(32).optional(),
   permissions: z.array(z.string().min(1).max(128)).max(256).optional(),
   scope: z.string().max(4096).optional(),
+  email: z.unknown().optional(),
 });
+
+/** An `email` claim is kept only when it is an address of at most 255 characters; anything else is dropped, like a malformed role. */
+const EMAIL = z.email().max(255);
 
 /** The token's roles that are role names, each once, in the token's order; the rest grant nothing. */
 function parseRoles(claimed: readonly unknown[]): string[] {
@@ -167,12 +173,14 @@ export async function authenticate(authorization: string | undefined, config: Co
   if (!claims.success) {
     throw invalidToken(claims.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; "));
   }
-  const { iss, sub, tenant_id, roles = [], permissions = [], scope } = claims.data;
+  const { iss, sub, tenant_id, roles = [], permissions = [], scope, email } = claims.data;
+  const address = EMAIL.safeParse(email);
   return {
     userId: await userIdFor(iss, sub),
     tenantId: tenant_id ?? null,
     roles: parseRoles(roles),
     permissions: [...permissions, ...(scope ? scope.split(" ").filter(Boolean) : [])],
+    ...(address.success ? { email: address.data.toLowerCase() } : {}),
     token: { issuer: iss, subject: sub },
   };
 }

@@ -1,12 +1,13 @@
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import { authenticate, hasRole, SERVICE_ROLE } from "./auth";
+import { authenticate, hasRole, MAX_AUTHORIZATION_BYTES, SERVICE_ROLE } from "./auth";
 import { Cache } from "./cache";
 import { loadConfig } from "./config";
 import type { AppEnv } from "./context";
 import { createDatabase } from "./db";
 import { ApiError } from "./problem";
 import { createRedis } from "./redis";
+import type { ApiKeyAuthenticator } from "./system";
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 /** Large enough for a 1000-event ingest batch; anything bigger is refused before it is read. */
@@ -69,9 +70,20 @@ export function services(): MiddlewareHandler<AppEnv> {
   };
 }
 
-export function requireAuth(): MiddlewareHandler<AppEnv> {
+/** `Authorization: ApiKey <key>` (the scheme name in any case, RFC 9110); the key's own grammar is the system's. */
+const API_KEY_HEADER = /^ApiKey ([\x21-\x7e]{1,512})$/i;
+
+/**
+ * The caller from the bearer token, or from an API key where the request's system accepts one
+ * (`apiKeyFor` finds that system's authenticator by path). A key on any other route is refused
+ * exactly as before: as an Authorization that is not a Bearer token.
+ */
+export function requireAuth(apiKeyFor: (path: string) => ApiKeyAuthenticator | undefined = () => undefined): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const principal = await authenticate(c.req.header("Authorization"), c.var.config);
+    const authorization = c.req.header("Authorization");
+    const apiKey = authorization && authorization.length <= MAX_AUTHORIZATION_BYTES ? API_KEY_HEADER.exec(authorization) : null;
+    const viaKey = apiKey ? apiKeyFor(c.req.path) : undefined;
+    const principal = viaKey ? await viaKey(apiKey![1]!, c) : await authenticate(authorization, c.var.config);
     if (hasRole(principal, SERVICE_ROLE)) {
       throw new ApiError(403, "service_role_reserved", "the service role belongs to scheduled jobs, not to API callers");
     }

@@ -1,4 +1,6 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { Principal } from "./auth";
 import type { AppEnv, Bindings } from "./context";
 import type { RelayedEvent } from "./relay";
 
@@ -13,6 +15,13 @@ export type ScheduledJob = (env: Bindings, scheduledTime: number) => Promise<Rec
 /** A consumer of one event type; it must be idempotent (queues deliver at least once). */
 export type EventConsumer = (event: RelayedEvent, env: Bindings) => Promise<void>;
 
+/**
+ * Resolves the key of `Authorization: ApiKey <key>` on the system's own routes to the caller, or
+ * throws a 401 ApiError. Bearer tokens keep working there; other systems never see such a header
+ * as anything but an invalid token.
+ */
+export type ApiKeyAuthenticator = (key: string, c: Context<AppEnv>) => Promise<Principal>;
+
 /** What a system brings at run time: its routes, jobs, consumers and cache keys. */
 export interface SystemParts {
   router: OpenAPIHono<AppEnv>;
@@ -20,6 +29,8 @@ export interface SystemParts {
   jobs?: Partial<Record<Cron, ScheduledJob[]>>;
   /** Consumers of this system's own events, by event type: other systems' events never reach them. */
   consumers?: Record<string, EventConsumer[]>;
+  /** Accepts API keys on its routes (`Authorization: ApiKey …`) besides bearer tokens. */
+  apiKey?: ApiKeyAuthenticator;
   /** The Redis keys it writes, by purpose: one place to read its cache layout. */
   cacheKeys?: Record<string, (...parts: string[]) => string>;
 }

@@ -4,18 +4,18 @@ import { spoofedRoleSets } from "./platform-spoofed-roles";
 
 /**
  * Every operation of /openapi.json against every role, as the "Roles" sections of docs/exam.md,
- * docs/hub.md and docs/seedtest.md describe them. Paths carry made-up ids, so "not refused" means
+ * docs/hub.md, docs/seedtest.md and docs/agent.md describe them. Paths carry made-up ids, so "not refused" means
  * anything but 403 (404 and 422 included) and never a 5xx; "refused" means 403 problem+json.
  */
 
 /** The role a token holds; `none` is a token without roles (a learner, as any caller is). */
-const ROLES = ["none", "learner", "reviewer", "proctor", "admin", "teacher", "student", "service"] as const;
+const ROLES = ["none", "learner", "reviewer", "proctor", "admin", "teacher", "student", "manager", "viewer", "operator", "service"] as const;
 type Role = (typeof ROLES)[number];
 
 /** Tokens carrying `service`, the jobs' identity, are refused on every route (src/platform/middleware.ts). */
 const ALWAYS_REFUSED: Role[] = ["service"];
 
-const NO_HUB_ROLE: Role[] = ["none", "learner", "reviewer", "proctor"];
+const NO_HUB_ROLE: Role[] = ["none", "learner", "reviewer", "proctor", "manager", "viewer", "operator"];
 const HUB_READ = NO_HUB_ROLE;
 const HUB_WRITE: Role[] = [...NO_HUB_ROLE, "student"];
 const HUB_ADMIN: Role[] = [...HUB_WRITE, "teacher"];
@@ -111,6 +111,24 @@ const MATRIX: Record<string, Case> = {
   "DELETE /api/v1/hub/tasks/{id}": { refused: HUB_WRITE },
   "GET /api/v1/hub/tasks/{id}/runs": { refused: HUB_READ },
   "GET /api/v1/hub/tasks/{id}/runs/{runId}": { refused: HUB_READ },
+
+  // Agent (docs/agent.md, "Roles"): TENANT is no organization id here, so allowed callers get 404/409.
+  "POST /api/v1/agent/organizations": { refused: all("operator"), body: { name: "Matrix org" } },
+  "GET /api/v1/agent/organizations/{id}": { refused: [] },
+  "PATCH /api/v1/agent/organizations/{id}": { refused: all("admin", "operator"), body: { name: "Renamed" } },
+  "POST /api/v1/agent/users": { refused: all("admin"), body: { id: crypto.randomUUID(), email: "matrix@agent.test" } },
+  "GET /api/v1/agent/users": { refused: [] },
+  "POST /api/v1/agent/users/me": { refused: [], body: {} },
+  "GET /api/v1/agent/users/me": { refused: [] },
+  "GET /api/v1/agent/users/{id}": { refused: [] },
+  "PATCH /api/v1/agent/users/{id}": { refused: all("admin"), body: { role: "viewer" } },
+  "POST /api/v1/agent/users/me/api-key": { refused: [] },
+  "DELETE /api/v1/agent/users/me/api-key": { refused: [] },
+  "POST /api/v1/agent/sessions": { refused: ["viewer"], body: {} },
+  "GET /api/v1/agent/sessions": { refused: [] },
+  "GET /api/v1/agent/sessions/{id}": { refused: [] },
+  "PATCH /api/v1/agent/sessions/{id}/context": { refused: ["viewer"], body: { step: 1 } },
+  "POST /api/v1/agent/sessions/{id}/complete": { refused: ["viewer"] },
 };
 
 interface Operation {
