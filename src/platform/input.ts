@@ -8,12 +8,15 @@ export const MAX_FREE_JSON_BYTES = 64 * 1024;
 
 const encoder = new TextEncoder();
 
+/** With the u flag a surrogate class matches only surrogates that are not half of a pair: text Postgres refuses (jsonb) or mangles (text). */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /** A path segment readable in a problem: a key holding a NUL is shown escaped. */
 const segment = (key: string | number) => String(key).replace(/\u0000/g, "\\u0000");
 
 /**
- * The first thing in a validated value Postgres would refuse or choke on: a NUL character in a
- * string or an object key (text and jsonb cannot hold one), or nesting deeper than
+ * The first thing in a validated value Postgres would refuse or choke on: a NUL character or an
+ * unpaired surrogate in a string or an object key (text and jsonb cannot hold them), or nesting deeper than
  * MAX_JSON_DEPTH (deep jsonb is stored but then fails every read). Walked with an explicit
  * stack: the value may be as deep as the parser allowed.
  */
@@ -23,6 +26,7 @@ export function inputProblem(value: unknown, root: string): FieldError | null {
     const { value: v, path, depth } = stack.pop()!;
     if (typeof v === "string") {
       if (v.includes("\u0000")) return { path, message: "must not contain a NUL character (\\u0000)" };
+      if (LONE_SURROGATE.test(v)) return { path, message: "must be valid Unicode (an unpaired surrogate such as \\ud800 is not)" };
       continue;
     }
     if (v === null || typeof v !== "object") continue;
@@ -30,6 +34,7 @@ export function inputProblem(value: unknown, root: string): FieldError | null {
     for (const [key, child] of Object.entries(v)) {
       const childPath = `${path}.${segment(key)}`;
       if (key.includes("\u0000")) return { path: childPath, message: "keys must not contain a NUL character (\\u0000)" };
+      if (LONE_SURROGATE.test(key)) return { path: childPath, message: "keys must be valid Unicode (no unpaired surrogate)" };
       stack.push({ value: child, path: childPath, depth: depth + 1 });
     }
   }

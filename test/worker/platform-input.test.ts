@@ -28,6 +28,19 @@ const json = { "Content-Type": "application/json" };
 const studentsNamed = async (name: string) =>
   (await adminSql<{ n: number }>(sql`select count(*)::int as n from hub.students where name = ${name}`))[0]!.n;
 
+describe("unpaired surrogates are a 422 naming where they are, never stored mangled", () => {
+  it("in a body string and in an object key", async () => {
+    const bearer = await admin();
+    const name = `lone-${crypto.randomUUID()}`;
+    // JSON.stringify writes a lone surrogate as a \u escape, which the Worker parses back into one.
+    expectField(await call("POST", `${HUB}/students`, { token: bearer, rawBody: studentBody(`${name}\ud800`, "{}"), headers: json }), "json.name");
+    expectField(await call("POST", `${HUB}/students`, { token: bearer, rawBody: studentBody(name, '{"k\\udc00":1}'), headers: json }), "json.metadata.k\udc00");
+    expect(await studentsNamed(name)).toBe(0);
+    // A well-formed pair is fine.
+    expect((await call("POST", `${HUB}/students`, { token: bearer, rawBody: studentBody(`${name} \ud83d\ude00`, "{}"), headers: json })).status).toBe(201);
+  });
+});
+
 describe("NUL characters are a 422 naming where they are, never a 500", () => {
   it("in a body string, an object key at any depth and a JSON value", async () => {
     const bearer = await admin();
