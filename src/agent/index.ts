@@ -4,6 +4,6 @@ import { defineSystem } from "../platform/system";
 export const agent = defineSystem({
   name: "agent",
   title: "Agent orchestration (spec 002)",
-  docs: [],
+  docs: ["docs/agent.md"],
   load: () => import("./parts").then((m) => m.parts),
 });
