@@ -1,3 +1,4 @@
+import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it } from "vitest";
 import { DRAFT_2020_12, MAX_FAULTS, parametersSchemaFaults, toolParamsChecker } from "../../src/agent/tool-params";
 
@@ -103,6 +104,13 @@ describe("parameters_schema is a JSON Schema 2020-12", () => {
     const [loop] = parametersSchemaFaults({ $ref: "#" });
     expect(loop!.message).toMatch(/^cannot be evaluated/);
     expect(pointersOf(parametersSchemaFaults({ $id: "https://a.example/x", $defs: { d: { $id: "https://a.example/x" } } }))).toEqual([""]);
+  });
+
+  it("refuses dynamic references because the validator would ignore them (why the meta-schema is restated)", () => {
+    // A 2020-12 validator must refuse {p: 1} here (p must be an object); @cfworker/json-schema accepts it.
+    const dynamic = { type: "object", $dynamicAnchor: "meta", properties: { p: { $dynamicRef: "#meta" } } };
+    expect(new Validator(dynamic as never, "2020-12").validate({ p: 1 }).valid).toBe(true);
+    expect(parametersSchemaFaults(dynamic).map((f) => f.pointer)).toEqual(["/$dynamicAnchor", "/properties/p/$dynamicRef"]);
   });
 
   it("puts the field path where the caller says and reports at most MAX_FAULTS", () => {
