@@ -73,7 +73,13 @@ export function readyTodos(todos: readonly TodoState[], now: Date): Ready {
 /** Every todo that depends on `id` directly or through others, in execution order. */
 export function dependentsOf(todos: readonly TodoState[], id: string): TodoState[] {
   const dependents = new Map<string, TodoState[]>();
-  for (const t of todos) for (const dep of t.dependsOn) dependents.set(dep, [...(dependents.get(dep) ?? []), t]);
+  for (const t of todos) {
+    for (const dep of t.dependsOn) {
+      const list = dependents.get(dep);
+      if (list) list.push(t);
+      else dependents.set(dep, [t]);
+    }
+  }
   const found = new Map<string, TodoState>();
   const queue = [id];
   for (let head = 0; head < queue.length; head++) {

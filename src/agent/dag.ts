@@ -115,20 +115,19 @@ function cycleThrough(start: number, component: Set<number>, edges: number[][]):
   const parent = new Map<number, number>([[start, start]]);
   const queue = [start];
   for (let head = 0; head < queue.length; head++) {
-    const v = queue[head]!;
-    for (const w of edges[v]!) {
-      if (w === start) {
-        const path = [start];
-        for (let u = v; u !== start; u = parent.get(u)!) path.splice(1, 0, u);
-        return [...path, start];
-      }
+    for (const w of edges[queue[head]!]!) {
       if (component.has(w) && !parent.has(w)) {
-        parent.set(w, v);
+        parent.set(w, queue[head]!);
         queue.push(w);
       }
     }
   }
-  return [start, start];
+  // The component is strongly connected, so some todo reached from `start` depends on it; the first
+  // one reached breadth first closes the shortest cycle.
+  const last = queue.find((v) => edges[v]!.includes(start))!;
+  const path = [start];
+  for (let u = last; u !== start; u = parent.get(u)!) path.splice(1, 0, u);
+  return [...path, start];
 }
 
 export type PlanResult<T extends DagTodo> = { ok: true; todos: PlannedTodo<T>[] } | { ok: false; faults: DagFault[] };

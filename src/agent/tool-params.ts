@@ -48,13 +48,25 @@ function leafErrors(errors: OutputUnit[]): { pointer: string; message: string }[
     const inside = `${e.keywordLocation}/`;
     while (i + 1 < errors.length && (errors[i + 1]!.keywordLocation.startsWith(inside) || errors[i + 1]!.keyword === "false")) i++;
   }
+  // Sorted, so "does any error sit below this location" is one binary search (a large array of bad
+  // items makes thousands of errors).
+  const locations = units.map((e) => e.keywordLocation).sort();
+  const below = (prefix: string) => {
+    let lo = 0;
+    let hi = locations.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (locations[mid]! < prefix) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < locations.length && locations[lo]!.startsWith(prefix);
+  };
   const kept = units.filter((e, i) => {
     const next = units[i + 1];
     const wrapsFalse = next?.keyword === "false" && next.instanceLocation.startsWith(`${e.instanceLocation}/`);
     // An "if" error reports its then/else branch failing, whose own errors sit beside it, not below.
     const scopes = e.keyword === "if" ? ["then", "else"].map((k) => `${e.keywordLocation.slice(0, -3)}/${k}/`) : [`${e.keywordLocation}/`];
-    const wraps = units.some((o) => o !== e && scopes.some((scope) => o.keywordLocation.startsWith(scope)));
-    return !wrapsFalse && !wraps;
+    return !wrapsFalse && !scopes.some(below);
   });
   return kept.map((e) => ({ pointer: pointerOf(e.instanceLocation), message: e.keyword === "false" ? "is not allowed by the schema" : e.error }));
 }

@@ -184,6 +184,12 @@ describe("tool_params against the tool's schema", () => {
     expect(recursive({ key: "k", index: 0, toolParams: { a: 1 } })[0]!.message).toMatch(/^cannot be checked/);
   });
 
+  it("stays fast and short on a huge wrong array: at most MAX_FAULTS faults", () => {
+    const list = toolParamsChecker({ name: "l", parametersSchema: { properties: { xs: { type: "array", items: { type: "string" } } } } });
+    const faults = list({ key: "k", index: 0, toolParams: { xs: new Array(50_000).fill(1) } });
+    expect(faults.map((f) => f.pointer)).toEqual(Array.from({ length: MAX_FAULTS }, (_, i) => `/xs/${i}`));
+  });
+
   it("refuses a lone surrogate anywhere in the params, since the input hash could not be computed", () => {
     const [fault] = toolParamsChecker({ name: "free", parametersSchema: {} })({ key: "k", index: 0, toolParams: { a: ["ok", "\ud800"] } });
     expect(fault).toMatchObject({ pointer: "/a/1", path: "json.todos.0.toolParams.a.1" });
