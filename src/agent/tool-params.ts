@@ -86,6 +86,17 @@ const SINGLE = new Set(["items", "contains", "additionalProperties", "propertyNa
 const LIST = new Set(["prefixItems", "allOf", "anyOf", "oneOf"]);
 const MAP = new Set(["$defs", "definitions", "properties", "patternProperties", "dependentSchemas"]);
 
+/** What RFC 8785 refuses (lone surrogates above all, which also break the validator's pointers), or null. */
+function notJson(value: unknown): NotCanonicalJsonError | null {
+  try {
+    canonicalize(value);
+    return null;
+  } catch (err) {
+    if (err instanceof NotCanonicalJsonError) return err;
+    throw err;
+  }
+}
+
 const firstLine = (err: unknown) => (err instanceof Error ? err.message : String(err)).split("\n")[0]!;
 
 const acceptsObject = (type: unknown) => type === undefined || type === "object" || (Array.isArray(type) && type.includes("object"));
@@ -129,6 +140,8 @@ export function parametersSchemaFaults(schema: unknown, at = "json.parametersSch
   const fault = (pointer: string, message: string): ParamsFault => ({ path: fieldPath(at, pointer), pointer, message: pointer ? `${message} (at ${pointer})` : message });
   if (Array.isArray(schema)) return schema.length ? [fault("", "must be a JSON Schema object; a list is accepted only empty ([]: the tool takes no parameters)")] : [];
   if (!isObject(schema)) return [fault("", "must be a JSON Schema object, or [] for a tool that takes no parameters")];
+  const unstorable = notJson(schema);
+  if (unstorable) return [fault(unstorable.pointer, unstorable.reason)];
   metaLookup ??= dereference(META_SCHEMA_2020_12);
   const meta = validate(schema, META_SCHEMA_2020_12, "2020-12", metaLookup, false);
   const faults = meta.valid ? subsetFaults(schema) : leafErrors(meta.errors);
@@ -173,12 +186,8 @@ export function toolParamsChecker(tool: ToolRef, at = "json.todos"): (todo: Todo
     });
     const params = toolParams ?? {};
     if (!isObject(params)) return [fault("", "must be a JSON object")];
-    try {
-      canonicalize(params);
-    } catch (err) {
-      if (err instanceof NotCanonicalJsonError) return [fault(err.pointer, err.reason)];
-      throw err;
-    }
+    const unstorable = notJson(params);
+    if (unstorable) return [fault(unstorable.pointer, unstorable.reason)];
     if (none) return Object.keys(params).slice(0, MAX_FAULTS).map((k) => fault(`/${escapePointer(k)}`, "is not a parameter: the tool takes none"));
     if (!schema || !lookup) return [{ ...fault("", "cannot be checked: the tool's parameters_schema is not a valid JSON Schema"), path: `${at}.${index}.toolName` }];
     try {

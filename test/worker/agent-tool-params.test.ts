@@ -113,6 +113,12 @@ describe("parameters_schema is a JSON Schema 2020-12", () => {
     expect(parametersSchemaFaults(dynamic).map((f) => f.pointer)).toEqual(["/$dynamicAnchor", "/properties/p/$dynamicRef"]);
   });
 
+  it("refuses a lone surrogate in the schema, naming where", () => {
+    const [fault] = parametersSchemaFaults({ properties: { ["a\udc00"]: { type: "string" } } });
+    expect(fault).toMatchObject({ pointer: "/properties", path: "json.parametersSchema.properties" });
+    expect(fault!.message).toContain("lone UTF-16 surrogate");
+  });
+
   it("puts the field path where the caller says and reports at most MAX_FAULTS", () => {
     expect(parametersSchemaFaults({ type: "strin" }, "json.tool.parametersSchema")[0]!.path).toBe("json.tool.parametersSchema.type");
     const many = Object.fromEntries(Array.from({ length: 50 }, (_, i) => [`p${i}`, { minimum: "x" }]));
