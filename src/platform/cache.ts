@@ -2,23 +2,6 @@ import type { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "./config";
 import { orFallback } from "./redis";
 
-/** sha256 of the input's canonical JSON (sorted keys): a cache key part that key order cannot change. */
-export async function inputHash(input: unknown): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonicalJson(input)));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (value && typeof value === "object") {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
-  }
-  return JSON.stringify(value ?? null);
-}
-
 /** What a cached value is stored in: keeps strings that look like numbers or JSON from being reparsed. */
 interface Envelope<T> {
   v: T;

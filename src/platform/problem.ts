@@ -66,8 +66,15 @@ export function problemResponse(c: Context, err: ApiError): Response {
   return c.body(JSON.stringify(body), err.status);
 }
 
-/** A 422 for one field that a rule beyond the request schema refused, shaped like schema failures. */
-export const fieldError = (path: string, message: string) =>
-  new ApiError(422, "validation_failed", `${path}: ${message}`, { errors: [{ path, message }] });
+/** A 422 for fields that rules beyond the request schema refused, shaped like schema failures. */
+export function fieldErrors(errors: FieldError[]): ApiError {
+  const shown = errors.slice(0, 3).map((e) => `${e.path}: ${e.message}`);
+  const more = errors.length > shown.length ? ` (and ${errors.length - shown.length} more)` : "";
+  return new ApiError(422, "validation_failed", shown.join("; ") + more, {
+    errors: errors.map(({ path, message }) => ({ path, message })),
+  });
+}
+
+export const fieldError = (path: string, message: string) => fieldErrors([{ path, message }]);
 
 export const notFound = (what: string) => new ApiError(404, "not_found", `${what} was not found`);
