@@ -1,12 +1,16 @@
 import { createRouter } from "../platform/router";
-import { defineParts } from "../platform/system";
+import { DAILY, defineParts } from "../platform/system";
+import { pruneCheckpoints } from "./checkpoint-jobs";
+import { checkpointRoutes } from "./checkpoints.routes";
 
-/** Every agent route, under /api/v1/agent: none until its issue arrives. */
+/** Every agent route, under /api/v1/agent. */
 const router = createRouter();
+router.route("/", checkpointRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
+  jobs: { [DAILY]: [pruneCheckpoints] },
   cacheKeys: {
     /** §8.1: the session hash. */
     session: (sessionId: string) => `session:${sessionId}`,
