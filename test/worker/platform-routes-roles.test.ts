@@ -111,6 +111,19 @@ const MATRIX: Record<string, Case> = {
   "DELETE /api/v1/hub/tasks/{id}": { refused: HUB_WRITE },
   "GET /api/v1/hub/tasks/{id}/runs": { refused: HUB_READ },
   "GET /api/v1/hub/tasks/{id}/runs/{runId}": { refused: HUB_READ },
+
+  // LangGraph checkpoints: any caller, on its own threads only (docs/agent.md, "LangGraph checkpoints").
+  "POST /api/v1/agent/checkpoints/threads/{threadId}/checkpoints": {
+    refused: [],
+    body: { writer: "matrix", checkpointId: "c1", checkpoint: { v: 4, id: "c1", ts: "2026-11-20T00:00:00Z", channel_versions: {}, versions_seen: {} } },
+  },
+  "POST /api/v1/agent/checkpoints/threads/{threadId}/writes": {
+    refused: [],
+    body: { writer: "matrix", checkpointId: "c1", taskId: "t1", writes: [{ idx: 0, channel: "c", type: "json", blob: "MQ==" }] },
+  },
+  "GET /api/v1/agent/checkpoints/threads/{threadId}/tuple": { refused: [] },
+  "GET /api/v1/agent/checkpoints": { refused: [] },
+  "DELETE /api/v1/agent/checkpoints/threads/{threadId}": { refused: [] },
 };
 
 interface Operation {
