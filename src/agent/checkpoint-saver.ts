@@ -12,7 +12,7 @@ import {
 import type { Principal } from "../platform/auth";
 import type { Database } from "../platform/db";
 import { deleteThread, getTuple, listTuples, putCheckpoint, putWrites } from "./checkpoint-sql";
-import { dumpMetadata, dumpPut, dumpWrites, loadTuple, target } from "./client/checkpoint-wire";
+import { dumpMetadata, dumpPut, dumpWrites, hasThread, loadTuple, target } from "./client/checkpoint-wire";
 
 export interface NeonSaverOptions {
   /** This saver's writer id for the per-thread lease; one per instance unless given. */
@@ -40,9 +40,10 @@ export class NeonCheckpointSaver extends BaseCheckpointSaver {
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    if (!hasThread(config)) return undefined;
     const { threadId, checkpointNs, checkpointId } = target(config);
     const row = await getTuple(this.db, this.principal, threadId, checkpointNs, checkpointId);
-    return row && loadTuple(this.serde, row);
+    return row && loadTuple(this.serde, row, this.getNextVersion(undefined));
   }
 
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
@@ -55,7 +56,7 @@ export class NeonCheckpointSaver extends BaseCheckpointSaver {
       before: options.before?.configurable?.checkpoint_id,
       limit: options.limit,
     });
-    for (const row of rows) yield loadTuple(this.serde, row);
+    for (const row of rows) yield loadTuple(this.serde, row, this.getNextVersion(undefined));
   }
 
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {

@@ -1,4 +1,4 @@
-import { WRITES_IDX_MAP } from "@langchain/langgraph-checkpoint";
+import { TASKS, WRITES_IDX_MAP } from "@langchain/langgraph-checkpoint";
 import { sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../platform/auth";
 import { runAs, type Database } from "../platform/db";
@@ -87,7 +87,13 @@ function selectTuples(where: SQL, tail: SQL) {
           order by cw.task_path, cw.task_id, cw.idx)
         from agent.checkpoint_writes cw
         where cw.thread_id = cp.thread_id and cw.checkpoint_ns = cp.checkpoint_ns and cw.checkpoint_id = cp.checkpoint_id
-      ), '[]'::jsonb) as "pendingWrites"
+      ), '[]'::jsonb) as "pendingWrites",
+      coalesce((
+        select jsonb_agg(jsonb_build_object('type', cw.type, 'blob', ${base64(sql`cw.blob`)}) order by cw.task_path, cw.task_id, cw.idx)
+        from agent.checkpoint_writes cw
+        where (cp.checkpoint ->> 'v')::int < 4 and cw.thread_id = cp.thread_id and cw.checkpoint_ns = cp.checkpoint_ns
+          and cw.checkpoint_id = cp.parent_checkpoint_id and cw.channel = ${TASKS}
+      ), '[]'::jsonb) as "pendingSends"
     from agent.checkpoints cp
     where ${where}
     ${tail}`;

@@ -70,6 +70,7 @@ const Tuple = z
     metadata: z.record(z.string(), z.unknown()),
     channelValues: z.array(Blob),
     pendingWrites: z.array(Write),
+    pendingSends: z.array(z.object({ type: z.string(), blob: z.string() })).openapi({ description: "Format v < 4 only: the parent's sends" }),
   })
   .openapi("CheckpointTuple");
 

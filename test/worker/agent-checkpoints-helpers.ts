@@ -28,7 +28,7 @@ export function httpSaver(bearer: string, writer?: string) {
     writer,
     fetch: async (input, init) => {
       const ctx = createExecutionContext();
-      const response = await worker.fetch(new Request(input as string, init), testEnv as never, ctx);
+      const response = await worker.fetch(new Request(input as string, init) as never, testEnv as never, ctx);
       await waitOnExecutionContext(ctx);
       return response;
     },

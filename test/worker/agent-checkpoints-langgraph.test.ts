@@ -37,7 +37,7 @@ describe("a LangGraph.js StateGraph on the HTTP checkpointer, inside workerd", (
 
     const first = refundGraph().compile({ checkpointer: httpSaver(me.bearer) });
     const paused = await first.invoke({ request: "broken kettle" }, config);
-    expect(paused.__interrupt__?.[0]?.value).toEqual({ question: "approve this refund?", amount: 130 });
+    expect((paused as { __interrupt__?: { value: unknown }[] }).__interrupt__?.[0]?.value).toEqual({ question: "approve this refund?", amount: 130 });
     const waiting = await first.getState(config);
     expect(waiting.next).toEqual(["approve"]);
 

@@ -5,6 +5,8 @@ import {
   type CheckpointTuple,
   type PendingWrite,
   type SerializerProtocol,
+  maxChannelVersion,
+  TASKS,
   WRITES_IDX_MAP,
 } from "@langchain/langgraph-checkpoint";
 
@@ -67,6 +69,8 @@ export interface WireTuple {
   metadata: Record<string, unknown>;
   channelValues: WireBlob[];
   pendingWrites: WireWrite[];
+  /** Only for checkpoints of format v < 4 (before sends became a channel): the parent's sends, oldest first. */
+  pendingSends: { type: string; blob: string }[];
 }
 
 export function toBase64(bytes: Uint8Array): string {
@@ -83,6 +87,10 @@ export function fromBase64(text: string): Uint8Array {
 }
 
 const decoder = new TextDecoder();
+
+/** Whether a config names a thread: getTuple without one finds nothing. */
+export const hasThread = (config: { configurable?: Record<string, unknown> }) =>
+  typeof config.configurable?.thread_id === "string" && config.configurable.thread_id !== "";
 
 /** The thread, namespace and checkpoint a config names; a thread is required for any write or read of one. */
 export function target(config: { configurable?: Record<string, unknown> }) {
@@ -151,8 +159,12 @@ export async function dumpWrites(
   return { threadId, body: { writer, checkpointNs, checkpointId, taskId, taskPath, writes: wire } };
 }
 
-export async function loadTuple(serde: SerializerProtocol, t: WireTuple): Promise<CheckpointTuple> {
-  const values = await Promise.all(
+/**
+ * The wire tuple as LangGraph's tuple. `firstVersion` is the saver's getNextVersion(undefined):
+ * a v < 4 checkpoint's pending sends become its TASKS channel, as the official savers migrate them.
+ */
+export async function loadTuple(serde: SerializerProtocol, t: WireTuple, firstVersion: number | string): Promise<CheckpointTuple> {
+  const values: (readonly [string, unknown])[] = await Promise.all(
     t.channelValues
       .filter((b) => b.type !== "empty" && b.blob !== null)
       .map(async (b) => [b.channel, await serde.loadsTyped(b.type, fromBase64(b.blob!))] as const),
@@ -161,12 +173,19 @@ export async function loadTuple(serde: SerializerProtocol, t: WireTuple): Promis
     t.pendingWrites.map(async (w) => [w.taskId, w.channel, await serde.loadsTyped(w.type, fromBase64(w.blob))] as [string, string, unknown]),
   );
   const checkpoint = t.checkpoint as Omit<Checkpoint, "channel_values">;
+  const channelVersions = { ...(checkpoint.channel_versions ?? {}) };
+  if (t.pendingSends.length) {
+    const sends = await Promise.all(t.pendingSends.map((s) => serde.loadsTyped(s.type, fromBase64(s.blob))));
+    values.push([TASKS, sends]);
+    const versions = Object.values(channelVersions);
+    channelVersions[TASKS] = versions.length ? maxChannelVersion(...versions) : firstVersion;
+  }
   const base = { thread_id: t.threadId, checkpoint_ns: t.checkpointNs };
   return {
     config: { configurable: { ...base, checkpoint_id: t.checkpointId } },
     checkpoint: {
       ...checkpoint,
-      channel_versions: checkpoint.channel_versions ?? {},
+      channel_versions: channelVersions,
       versions_seen: checkpoint.versions_seen ?? {},
       channel_values: Object.fromEntries(values),
     },

@@ -9,7 +9,7 @@ import {
   type PendingWrite,
   type SerializerProtocol,
 } from "@langchain/langgraph-checkpoint";
-import { dumpMetadata, dumpPut, dumpWrites, loadTuple, target, type WireTuple } from "./checkpoint-wire";
+import { dumpMetadata, dumpPut, dumpWrites, hasThread, loadTuple, target, type WireTuple } from "./checkpoint-wire";
 
 export interface HttpSaverOptions {
   /** The API's origin, e.g. https://api.example.com. */
@@ -67,11 +67,12 @@ export class HttpCheckpointSaver extends BaseCheckpointSaver {
   }
 
   async getTuple(config: RunnableConfig): Promise<CheckpointTuple | undefined> {
+    if (!hasThread(config)) return undefined;
     const { threadId, checkpointNs, checkpointId } = target(config);
     const query = new URLSearchParams({ checkpointNs });
     if (checkpointId) query.set("checkpointId", checkpointId);
     const response = await this.ok(await this.request("GET", `/checkpoints/threads/${encodeURIComponent(threadId)}/tuple?${query}`), true);
-    return response && loadTuple(this.serde, (await response.json()) as WireTuple);
+    return response && loadTuple(this.serde, (await response.json()) as WireTuple, this.getNextVersion(undefined));
   }
 
   async *list(config: RunnableConfig, options: CheckpointListOptions = {}): AsyncGenerator<CheckpointTuple> {
@@ -85,7 +86,7 @@ export class HttpCheckpointSaver extends BaseCheckpointSaver {
     if (options.limit !== undefined) query.set("limit", String(options.limit));
     const response = (await this.ok(await this.request("GET", `/checkpoints?${query}`)))!;
     const { items } = (await response.json()) as { items: WireTuple[] };
-    for (const item of items) yield loadTuple(this.serde, item);
+    for (const item of items) yield loadTuple(this.serde, item, this.getNextVersion(undefined));
   }
 
   async put(config: RunnableConfig, checkpoint: Checkpoint, metadata: CheckpointMetadata, newVersions: ChannelVersions): Promise<RunnableConfig> {
