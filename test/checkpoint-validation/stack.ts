@@ -15,6 +15,8 @@ import { startLocalStack, type LocalStack } from "../../local/stack";
  */
 export interface ValidationStack {
   env: Record<string, string>;
+  /** The scratch database, as its (superuser) creator. */
+  adminUrl: string;
   newToken(sub: string): Promise<string>;
   clear(): Promise<void>;
   stop(): Promise<void>;
@@ -51,6 +53,7 @@ export async function startValidationStack(): Promise<ValidationStack> {
   };
   return {
     env,
+    adminUrl: scratch.adminUrl,
     newToken: (sub) =>
       new SignJWT({ sub, tenant_id: "validation", iss: vars.API_JWT_ISSUER, aud: vars.API_JWT_AUDIENCE })
         .setProtectedHeader({ alg: "RS256" })
