@@ -1,4 +1,3 @@
-import { TASKS, WRITES_IDX_MAP } from "@langchain/langgraph-checkpoint";
 import { sql, type SQL } from "drizzle-orm";
 import type { Principal } from "../platform/auth";
 import { runAs, type Database } from "../platform/db";
@@ -10,6 +9,14 @@ import type { PutBody, PutWritesBody, WireTuple } from "./client/checkpoint-wire
  * one transaction). Row-level security limits every statement to the caller's threads
  * (migration 0011). The Worker saver and the HTTP routes both go through here.
  */
+
+/**
+ * @langchain/langgraph-checkpoint's TASKS and the channels of its WRITES_IDX_MAP, restated: importing
+ * the package here would put @langchain/core in the API's bundle for two constants.
+ * test/worker/agent-checkpoints.test.ts checks they still equal the package's.
+ */
+export const TASKS_CHANNEL = "__pregel_tasks";
+export const SPECIAL_WRITE_CHANNELS: readonly string[] = ["__error__", "__scheduled__", "__interrupt__", "__resume__"];
 
 /** How long a writer keeps a thread to itself after its last write (docs/agent.md, "Write lease"). */
 export const DEFAULT_LEASE_SECONDS = 30;
@@ -54,7 +61,7 @@ export async function putCheckpoint(db: Database, principal: Principal, threadId
 
 export async function putWrites(db: Database, principal: Principal, threadId: string, put: PutWritesBody, leaseSeconds = DEFAULT_LEASE_SECONDS) {
   // As the official saver: special channels (errors, interrupts, resumes) replace, others keep the first write.
-  const replace = put.writes.every((w) => w.channel in WRITES_IDX_MAP);
+  const replace = put.writes.every((w) => SPECIAL_WRITE_CHANNELS.includes(w.channel));
   const conflict = replace
     ? sql`do update set channel = excluded.channel, type = excluded.type, blob = excluded.blob, task_path = excluded.task_path`
     : sql`do nothing`;
@@ -92,7 +99,7 @@ function selectTuples(where: SQL, tail: SQL) {
         select jsonb_agg(jsonb_build_object('type', cw.type, 'blob', ${base64(sql`cw.blob`)}) order by cw.task_path, cw.task_id, cw.idx)
         from agent.checkpoint_writes cw
         where (cp.checkpoint ->> 'v')::int < 4 and cw.thread_id = cp.thread_id and cw.checkpoint_ns = cp.checkpoint_ns
-          and cw.checkpoint_id = cp.parent_checkpoint_id and cw.channel = ${TASKS}
+          and cw.checkpoint_id = cp.parent_checkpoint_id and cw.channel = ${TASKS_CHANNEL}
       ), '[]'::jsonb) as "pendingSends"
     from agent.checkpoints cp
     where ${where}

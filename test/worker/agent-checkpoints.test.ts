@@ -1,6 +1,8 @@
+import { TASKS, WRITES_IDX_MAP } from "@langchain/langgraph-checkpoint";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { pruneCheckpoints } from "../../src/agent/checkpoint-jobs";
+import { SPECIAL_WRITE_CHANNELS, TASKS_CHANNEL } from "../../src/agent/checkpoint-sql";
 import { NeonCheckpointSaver } from "../../src/agent/checkpoint-saver";
 import { runAs } from "../../src/platform/db";
 import { checkpointBody, db, owner } from "./agent-checkpoints-helpers";
@@ -162,6 +164,11 @@ describe("row-level security of the checkpoint tables, as app_api", () => {
 });
 
 describe("the Worker saver (Neon HTTP) and pruning", () => {
+  it("restates LangGraph's channel constants exactly", () => {
+    expect(TASKS_CHANNEL).toBe(TASKS);
+    expect([...SPECIAL_WRITE_CHANNELS].sort()).toEqual(Object.keys(WRITES_IDX_MAP).sort());
+  });
+
   it("runs inside workerd: a put is visible through the API and through a second instance", async () => {
     const me = await owner();
     const saver = new NeonCheckpointSaver(db, me.principal);
