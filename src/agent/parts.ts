@@ -1,6 +1,8 @@
 import { createRouter } from "../platform/router";
-import { defineParts, EVERY_MINUTE } from "../platform/system";
+import { DAILY, defineParts, EVERY_MINUTE } from "../platform/system";
 import { apiKeyCacheKey, authenticateApiKey } from "./api-keys";
+import { pruneCheckpoints } from "./checkpoint-jobs";
+import { checkpointRoutes } from "./checkpoints.routes";
 import { expireDueSessions } from "./jobs";
 import { organizationRoutes } from "./organizations.routes";
 import { sessionCacheKey } from "./session-cache";
@@ -8,13 +10,17 @@ import { sessionRoutes } from "./sessions.routes";
 import { userRoutes } from "./users.routes";
 
 /** Every agent route, under /api/v1/agent. */
-const router = createRouter().route("/", organizationRoutes).route("/", userRoutes).route("/", sessionRoutes);
+const router = createRouter()
+  .route("/", organizationRoutes)
+  .route("/", userRoutes)
+  .route("/", sessionRoutes)
+  .route("/", checkpointRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
   apiKey: authenticateApiKey,
-  jobs: { [EVERY_MINUTE]: [expireDueSessions] },
+  jobs: { [EVERY_MINUTE]: [expireDueSessions], [DAILY]: [pruneCheckpoints] },
   cacheKeys: {
     /** §8.1: the session hash. */
     session: sessionCacheKey,

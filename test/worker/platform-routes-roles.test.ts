@@ -129,6 +129,18 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/agent/sessions/{id}": { refused: [] },
   "PATCH /api/v1/agent/sessions/{id}/context": { refused: ["viewer"], body: { step: 1 } },
   "POST /api/v1/agent/sessions/{id}/complete": { refused: ["viewer"] },
+  // LangGraph checkpoints: any caller, on its own threads only (docs/agent.md, "LangGraph checkpoints").
+  "POST /api/v1/agent/checkpoints/threads/{threadId}/checkpoints": {
+    refused: [],
+    body: { writer: "matrix", checkpointId: "c1", checkpoint: { v: 4, id: "c1", ts: "2026-11-20T00:00:00Z", channel_versions: {}, versions_seen: {} } },
+  },
+  "POST /api/v1/agent/checkpoints/threads/{threadId}/writes": {
+    refused: [],
+    body: { writer: "matrix", checkpointId: "c1", taskId: "t1", writes: [{ idx: 0, channel: "c", type: "json", blob: "MQ==" }] },
+  },
+  "GET /api/v1/agent/checkpoints/threads/{threadId}/tuple": { refused: [] },
+  "GET /api/v1/agent/checkpoints": { refused: [] },
+  "DELETE /api/v1/agent/checkpoints/threads/{threadId}": { refused: [] },
 };
 
 interface Operation {
