@@ -19,9 +19,13 @@ interface KeyRecord {
   role: AgentRole;
 }
 
-/** A key written when it is created lives a day; one re-read from Postgres (after a miss) five minutes, bounding a lookup that raced a revocation. */
-const CREATED_TTL_SEC = 24 * 60 * 60;
-const RELOADED_TTL_SEC = 5 * 60;
+/**
+ * How long a cached key lives, whether written at creation or re-read after a miss. Short, because
+ * a revocation made while Redis is unreachable cannot delete the entry: this bounds how long a
+ * revoked key can outlive such an outage (and a lookup that raced a revocation, and a deactivated
+ * organization), at the cost of one Postgres read per key every five minutes.
+ */
+const KEY_TTL_SEC = 5 * 60;
 
 export const apiKeyCacheKey = (hash: string) => `api_key:${hash}`;
 
@@ -36,8 +40,8 @@ export async function hashApiKey(key: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-export function cacheApiKey(redis: Redis, config: Config, hash: string, record: KeyRecord, ttlSec = CREATED_TTL_SEC) {
-  return orFallback(config, "agent.api_key.set", () => redis.set(apiKeyCacheKey(hash), JSON.stringify(record), { ex: ttlSec }), null);
+export function cacheApiKey(redis: Redis, config: Config, hash: string, record: KeyRecord) {
+  return orFallback(config, "agent.api_key.set", () => redis.set(apiKeyCacheKey(hash), JSON.stringify(record), { ex: KEY_TTL_SEC }), null);
 }
 
 /** Revokes at once: the entry goes in the request that revoked or rotated the key. */
@@ -70,7 +74,7 @@ export const authenticateApiKey: ApiKeyAuthenticator = async (key, c) => {
     const row = rows[0];
     if (!row) throw invalidKey();
     record = { userId: row.userId, organizationId: row.organizationId, role: row.role ?? "user" };
-    await cacheApiKey(redis, config, hash, record, RELOADED_TTL_SEC);
+    await cacheApiKey(redis, config, hash, record);
   }
   return principalOf(record);
 };

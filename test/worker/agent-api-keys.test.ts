@@ -70,6 +70,9 @@ describe("agent API keys", () => {
     const user = await provisioned(orgId, admin);
     const key = await keyFor(user.bearer);
     const cacheKey = apiKeyCacheKey(await hashApiKey(key));
+    // Even a fresh key's entry lives 5 minutes at most: what bounds a revocation Redis could not see.
+    expect(await rawRedis.ttl(cacheKey)).toBeGreaterThan(0);
+    expect(await rawRedis.ttl(cacheKey)).toBeLessThanOrEqual(300);
     await rawRedis.del(cacheKey);
     const miss = await call("GET", "/api/v1/agent/users/me", withKey(key));
     expect(miss.status).toBe(200);
