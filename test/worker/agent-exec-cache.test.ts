@@ -52,6 +52,19 @@ describe("agent execution cache (§8.2)", () => {
     expectProblem(await store(viewer.bearer, tool.name, params), 403, "agent_role_required");
   });
 
+  it("serves an executor's API key: a hit still makes zero Postgres round trips", async () => {
+    const { orgId, admin } = await organization();
+    const tool = await newTool(admin.bearer);
+    const executor = await provisioned(orgId, admin, ["user"]);
+    const { body: key } = await call("POST", "/api/v1/agent/users/me/api-key", { token: executor.bearer });
+    const headers = { Authorization: `ApiKey ${key.apiKey}` };
+    const stored = await call("POST", CACHE, { headers, body: { toolName: tool.name, params: { q: 1 }, result: output } });
+    expect(stored.body.result.organizationId).toBe(orgId);
+    const hit = await call("POST", `${CACHE}/lookup`, { headers, body: { toolName: tool.name, params: { q: 1 } } });
+    expect(hit.body.hit).toBe(true);
+    expect(await roundTrips(hit.requestId)).toMatchObject({ neon: 0 });
+  });
+
   it("keeps each tool's TTL: its cacheTtlSeconds, and 0 means never cached", async () => {
     const { admin } = await organization();
     const short = await newTool(admin.bearer, { cacheTtlSeconds: 120 });
