@@ -2,14 +2,13 @@ import { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import { runAs } from "../platform/db";
 import { freeJson, JsonObject } from "../platform/input";
-import { ApiError, fieldError, notFound } from "../platform/problem";
+import { ApiError, notFound } from "../platform/problem";
 import { json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
 import { Timestamp } from "../platform/schemas";
 import { agentRoute, callerOrg, notProvisioned, requireAgentRole, WRITERS } from "./access";
 import { lookupExecResult, storeExecResult } from "./exec-cache";
 import { ToolName } from "./fields";
-import { NotCanonicalJsonError } from "./input-hash";
 import { tools, users } from "./schema";
 
 const Count = z.int().min(0).max(2_000_000_000);
@@ -77,20 +76,11 @@ const store = agentRoute(
   409,
 );
 
-async function hashable<T>(run: () => Promise<T>): Promise<T> {
-  try {
-    return await run();
-  } catch (err) {
-    if (err instanceof NotCanonicalJsonError) throw fieldError("json.params", err.message);
-    throw err;
-  }
-}
-
 export const execCacheRoutes = createRouter()
   .openapi(lookup, async (c) => {
     const { redis, config } = c.var;
     const { toolName, params } = c.req.valid("json");
-    const found = await hashable(() => lookupExecResult(redis, config, toolName, params, callerOrg(c.var.principal!)));
+    const found = await lookupExecResult(redis, config, toolName, params, callerOrg(c.var.principal!));
     return c.json({ hit: found.result !== null, ...found }, 200);
   })
   .openapi(store, async (c) => {
@@ -116,7 +106,7 @@ export const execCacheRoutes = createRouter()
     if (!tool) throw notFound(`tool ${toolName}`);
     if (!tool.member) throw notProvisioned(principal);
     if (!tool.isActive) throw new ApiError(409, "invalid_state", `tool ${toolName} is inactive`, { currentStatus: "inactive" });
-    const stored = await hashable(() => storeExecResult(redis, config, tool, orgId, params, result));
+    const stored = await storeExecResult(redis, config, tool, orgId, params, result);
     if (!stored) throw new ApiError(409, "tool_not_cacheable", `tool ${toolName} has cacheTtlSeconds 0: its results are never cached`);
     return c.json(stored, 200);
   });

@@ -128,6 +128,10 @@ describe("agent execution cache (§8.2)", () => {
     const paths = (res: { body: { errors?: { path: string }[] } }) => (res.body.errors ?? []).map((e) => e.path);
     expect(paths(await lookup(admin.bearer, "no:colons", {}))).toEqual(["json.toolName"]);
     expect(paths(await lookup(admin.bearer, tool.name, [1]))).toEqual(["json.params"]);
+    // The platform refuses what RFC 8785 could not hash before the route sees it.
+    // Compared as JSON text, which escapes lone surrogates, so a failure can be reported.
+    expect(JSON.stringify(paths(await lookup(admin.bearer, tool.name, { q: "\ud800" })))).toBe(JSON.stringify(["json.params.q"]));
+    expect(JSON.stringify(paths(await store(admin.bearer, tool.name, { "\udc00": 1 })))).toBe(JSON.stringify(["json.params.\udc00"]));
     expect(paths(await store(admin.bearer, tool.name, {}, { resultData: 1 }))).toEqual(["json.result.executionTimeMs"]);
     expect(paths(await store(admin.bearer, tool.name, {}, { ...output, tokensUsed: -1 }))).toEqual(["json.result.tokensUsed"]);
     expectProblem(await store(admin.bearer, uniqueName(), {}), 404, "not_found");
