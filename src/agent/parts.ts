@@ -3,10 +3,14 @@ import { DAILY, defineParts, EVERY_MINUTE } from "../platform/system";
 import { apiKeyCacheKey, authenticateApiKey } from "./api-keys";
 import { pruneCheckpoints } from "./checkpoint-jobs";
 import { checkpointRoutes } from "./checkpoints.routes";
+import { execCacheKey } from "./exec-cache";
+import { execCacheRoutes } from "./exec-cache.routes";
 import { expireDueSessions } from "./jobs";
 import { organizationRoutes } from "./organizations.routes";
 import { sessionCacheKey } from "./session-cache";
 import { sessionRoutes } from "./sessions.routes";
+import { toolExecutionRoutes } from "./tool-executions.routes";
+import { toolRoutes } from "./tools.routes";
 import { userRoutes } from "./users.routes";
 
 /** Every agent route, under /api/v1/agent. */
@@ -14,7 +18,10 @@ const router = createRouter()
   .route("/", organizationRoutes)
   .route("/", userRoutes)
   .route("/", sessionRoutes)
-  .route("/", checkpointRoutes);
+  .route("/", checkpointRoutes)
+  .route("/", toolRoutes)
+  .route("/", toolExecutionRoutes)
+  .route("/", execCacheRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
@@ -25,7 +32,7 @@ export const parts = defineParts({
     /** §8.1: the session hash. */
     session: sessionCacheKey,
     /** §8.2: a tool's cached ExecutionResult. */
-    execCache: (tool: string, inputHash: string) => `exec_cache:${tool}:${inputHash}`,
+    execCache: execCacheKey,
     /** An API key's user, organization and role, by the key's SHA-256. */
     apiKey: apiKeyCacheKey,
   },

@@ -188,6 +188,8 @@ export const tools = agent.table("tools", {
   updatedAt: ts("updated_at").defaultNow(),
   /** Addition: the owning organization, or null for a tool every organization shares. */
   organizationId: uuid("organization_id").references(() => organizations.id),
+  /** Addition (0013): seconds a result stays in the §8.2 cache; null = 1 hour, 0 = never cached. */
+  cacheTtlSeconds: integer("cache_ttl_seconds"),
 });
 
 export const toolExecutions = agent.table("tool_executions", {

@@ -141,6 +141,16 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/agent/checkpoints/threads/{threadId}/tuple": { refused: [] },
   "GET /api/v1/agent/checkpoints": { refused: [] },
   "DELETE /api/v1/agent/checkpoints/threads/{threadId}": { refused: [] },
+  // Tools: admins manage their organization's, operators the shared ones (docs/agent.md, "Tools and the execution cache").
+  "POST /api/v1/agent/tools": { refused: all("admin", "operator"), body: { name: "matrix_tool", type: "data", layer: "data", executorClass: "x" } },
+  "GET /api/v1/agent/tools": { refused: [] },
+  "GET /api/v1/agent/tools/{id}": { refused: [] },
+  "PATCH /api/v1/agent/tools/{id}": { refused: all("admin", "operator"), body: { description: "x" } },
+  "POST /api/v1/agent/tools/{id}/deactivate": { refused: all("admin", "operator") },
+  "POST /api/v1/agent/tool-executions": { refused: ["viewer"], body: { toolName: "matrix_tool", success: true, startedAt: "2026-11-20T00:00:00Z" } },
+  "GET /api/v1/agent/tool-executions": { refused: [] },
+  "POST /api/v1/agent/exec-cache/lookup": { refused: [], body: { toolName: "matrix_tool", params: {} } },
+  "POST /api/v1/agent/exec-cache": { refused: ["viewer"], body: { toolName: "matrix_tool", params: {}, result: { resultData: 1, executionTimeMs: 1 } } },
 };
 
 interface Operation {
