@@ -8,9 +8,16 @@ import { gzipSync } from "node:zlib";
  * Bundles each Worker as `wrangler deploy` would (offline, nothing uploaded): the all-in-one and
  * one per system ([env.<system>] in wrangler.toml). Prints each bundle's raw and gzip size and its
  * startup CPU as `wrangler check startup` profiles it (active time, the median of --runs runs:
- * the figure is noisy on a busy machine). Fails when a bundle exceeds the gzip budget.
+ * the figure is noisy on a busy machine). Fails when a bundle exceeds its gzip budget.
  */
-const LIMIT_KIB = 300;
+/**
+ * Gzip budgets. A system's own Worker: 300 KiB, as the one Worker had when it served three systems.
+ * The all-in-one carries all five and is the convenience deployment: 400 KiB. Neither limit is
+ * Cloudflare's (megabytes); they keep growth visible, and startup no longer grows with size since
+ * systems load on first use.
+ */
+const SYSTEM_LIMIT_KIB = 300;
+const ALL_IN_ONE_LIMIT_KIB = 400;
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
 const runs = Number(values.runs);
 
@@ -38,9 +45,10 @@ for (const { label, env } of targets) {
     return Number(active[1]);
   });
   console.log(`| ${label} | ${(code.length / 1024).toFixed(1)} | ${gzipKiB.toFixed(1)} | ${median(startup).toFixed(1)} |`);
-  if (gzipKiB > LIMIT_KIB) overBudget = true;
+  const limit = env ? SYSTEM_LIMIT_KIB : ALL_IN_ONE_LIMIT_KIB;
+  if (gzipKiB > limit) {
+    console.error(`${label}: ${gzipKiB.toFixed(1)} KiB gzip exceeds its ${limit} KiB budget`);
+    overBudget = true;
+  }
 }
-if (overBudget) {
-  console.error(`a bundle exceeds the ${LIMIT_KIB} KiB gzip budget`);
-  process.exit(1);
-}
+if (overBudget) process.exit(1);
