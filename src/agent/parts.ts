@@ -5,12 +5,15 @@ import { pruneCheckpoints } from "./checkpoint-jobs";
 import { checkpointRoutes } from "./checkpoints.routes";
 import { expireDueSessions } from "./jobs";
 import { organizationRoutes } from "./organizations.routes";
+import { agentLimits, dailyCountKey, dailyLimitKey } from "./quota";
 import { sessionCacheKey } from "./session-cache";
 import { sessionRoutes } from "./sessions.routes";
 import { userRoutes } from "./users.routes";
 
-/** Every agent route, under /api/v1/agent. */
-const router = createRouter()
+/** Every agent route, under /api/v1/agent; each request first passes the per-user minute and the daily quota. */
+const router = createRouter();
+router
+  .use("*", agentLimits())
   .route("/", organizationRoutes)
   .route("/", userRoutes)
   .route("/", sessionRoutes)
@@ -28,5 +31,10 @@ export const parts = defineParts({
     execCache: (tool: string, inputHash: string) => `exec_cache:${tool}:${inputHash}`,
     /** An API key's user, organization and role, by the key's SHA-256. */
     apiKey: apiKeyCacheKey,
+    /** An organization's agent requests of one UTC day, and its cached max_daily_requests. */
+    dailyCount: dailyCountKey,
+    dailyLimit: dailyLimitKey,
+    /** §8.3: one user's requests of one minute (written by @upstash/ratelimit's fixed window). */
+    userRateLimit: (userId: string, minute: string) => `rate_limit:${userId}:${minute}`,
   },
 });
