@@ -8,6 +8,8 @@ import { organizationRoutes } from "./organizations.routes";
 import { agentLimits, dailyCountKey, dailyLimitKey } from "./quota";
 import { sessionCacheKey } from "./session-cache";
 import { sessionRoutes } from "./sessions.routes";
+import { usageUpkeep } from "./usage-jobs";
+import { usageRoutes } from "./usage.routes";
 import { userRoutes } from "./users.routes";
 
 /** Every agent route, under /api/v1/agent; each request first passes the per-user minute and the daily quota. */
@@ -17,13 +19,14 @@ router
   .route("/", organizationRoutes)
   .route("/", userRoutes)
   .route("/", sessionRoutes)
-  .route("/", checkpointRoutes);
+  .route("/", checkpointRoutes)
+  .route("/", usageRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
   apiKey: authenticateApiKey,
-  jobs: { [EVERY_MINUTE]: [expireDueSessions], [DAILY]: [pruneCheckpoints] },
+  jobs: { [EVERY_MINUTE]: [expireDueSessions, usageUpkeep], [DAILY]: [pruneCheckpoints] },
   cacheKeys: {
     /** §8.1: the session hash. */
     session: sessionCacheKey,

@@ -141,6 +141,9 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/agent/checkpoints/threads/{threadId}/tuple": { refused: [] },
   "GET /api/v1/agent/checkpoints": { refused: [] },
   "DELETE /api/v1/agent/checkpoints/threads/{threadId}": { refused: [] },
+  // Usage: the report is the organization's admins'; the quota figures are every member's.
+  "GET /api/v1/agent/usage": { refused: all("admin"), query: "from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z" },
+  "GET /api/v1/agent/usage/quota": { refused: [] },
 };
 
 interface Operation {
