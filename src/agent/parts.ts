@@ -4,6 +4,7 @@ import { apiKeyCacheKey, authenticateApiKey } from "./api-keys";
 import { pruneCheckpoints } from "./checkpoint-jobs";
 import { checkpointRoutes } from "./checkpoints.routes";
 import { expireDueSessions } from "./jobs";
+import { feedbackRoutes } from "./feedback.routes";
 import { organizationRoutes } from "./organizations.routes";
 import { agentLimits, dailyCountKey, dailyLimitKey } from "./quota";
 import { sessionCacheKey } from "./session-cache";
@@ -20,7 +21,8 @@ router
   .route("/", userRoutes)
   .route("/", sessionRoutes)
   .route("/", checkpointRoutes)
-  .route("/", usageRoutes);
+  .route("/", usageRoutes)
+  .route("/", feedbackRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
