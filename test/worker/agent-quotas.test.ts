@@ -53,6 +53,19 @@ describe("agent daily quota (max_daily_requests per organization and UTC day)", 
     expect(await rawRedis.ttl(dailyLimitKey(orgId))).toBeGreaterThan(0);
   });
 
+  it("counts requests made with an API key toward the key's organization, like its user's tokens", async () => {
+    const { orgId, admin } = await organization({ maxDailyRequests: 6 });
+    const user = await provisioned(orgId, admin);
+    const created = await call("POST", "/api/v1/agent/users/me/api-key", { token: user.bearer });
+    expect(created.status).toBe(201);
+    const withKey = { headers: { Authorization: `ApiKey ${created.body.apiKey}` } };
+    const before = await usedToday(orgId);
+    const results = await Promise.all(Array.from({ length: 6 }, () => call("GET", "/api/v1/agent/sessions", withKey)));
+    expect(results.filter((r) => r.status === 200)).toHaveLength(6 - before);
+    for (const r of results.filter((r) => r.status !== 200)) expectProblem(r, 429, "daily_quota_exceeded");
+    expectProblem(await listSessions(user.bearer), 429, "daily_quota_exceeded");
+  });
+
   it("fails open while Redis is down (the platform's rule)", async () => {
     const { orgId, admin } = await organization({ maxDailyRequests: 2 });
     while ((await usedToday(orgId)) < 2) await listSessions(admin.bearer);
