@@ -26,6 +26,12 @@ begin
 end
 $$;
 
--- A file runs in one transaction, where CONCURRENTLY is impossible; the index is the rollups' only.
+-- A file runs in one transaction, where CONCURRENTLY is impossible; these indexes serve only the rollups.
 -- squawk-ignore require-concurrent-index-deletion
 drop index if exists agent.usage_metrics_rollup_key;
+-- squawk-ignore require-concurrent-index-deletion
+drop index if exists agent.idx_plans_created_at;
+-- squawk-ignore require-concurrent-index-deletion
+drop index if exists agent.idx_todos_created_at;
+-- squawk-ignore require-concurrent-index-deletion
+drop index if exists agent.idx_execution_results_created_at;

@@ -19,6 +19,16 @@ update agent.organizations set tokens_month = (date_trunc('month', now() at time
 create unique index if not exists usage_metrics_rollup_key
   on agent.usage_metrics (organization_id, user_id, metric_type, period_start) nulls not distinct;
 
+-- Additions: the rollup job reads the last two hours of these by created_at every minute; without
+-- these it would scan whole tables. Built in the file's transaction: the agent tables of issue 9
+-- have no production rows before this part ships.
+-- squawk-ignore require-concurrent-index-creation
+create index if not exists idx_plans_created_at on agent.plans(created_at);
+-- squawk-ignore require-concurrent-index-creation
+create index if not exists idx_todos_created_at on agent.todos(created_at);
+-- squawk-ignore require-concurrent-index-creation
+create index if not exists idx_execution_results_created_at on agent.execution_results(created_at);
+
 -- Feedback: the author and the organization's managers and admins read it (the aggregates per
 -- plan are theirs); a member (not a viewer) writes only their own; nobody changes it afterwards.
 -- Same rule as the routes (src/agent/feedback.routes.ts).
