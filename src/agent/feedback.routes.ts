@@ -83,10 +83,9 @@ export const feedbackRoutes = createRouter()
     const input = c.req.valid("json");
     if (!input.sessionId && !input.planId) throw fieldError("json.sessionId", "name the session or the plan (planId) the feedback is on");
     if (!callerOrg(principal)) throw notProvisioned(principal);
-    const [rows, [target]] = await runAs(db, principal, [insertFeedback(db, principal.userId, input), feedbackTarget(db, input)] as const).then(
-      ([inserted, why]) => [inserted, why.rows] as const,
-    );
+    const [rows, why] = await runAs(db, principal, [insertFeedback(db, principal.userId, input), feedbackTarget(db, input)] as const);
     if (rows[0]) return c.json(rows[0], 201);
+    const target = why.rows[0];
     if (!target?.member) throw notProvisioned(principal);
     if (input.planId && !target.plan_seen) throw new ApiError(404, "not_found", `plan ${input.planId} was not found`, { field: "json.planId" });
     if (input.planId) throw fieldError("json.planId", `plan ${input.planId} belongs to session ${target.plan_session}, not to session ${input.sessionId}`);

@@ -42,10 +42,10 @@ export function cacheDailyLimit(redis: Redis, config: Config, orgId: string, lim
 /**
  * Every agent request, after the platform's limiter has let it through: the caller's §8.3 minute
  * (per user, `AGENT_USER_REQUESTS_PER_MINUTE`, default 300), then the organization's
- * max_daily_requests for the UTC day. A request refused by either counts toward neither the
- * later check nor the handler's work; one refused by the daily quota still counts toward the
- * day, so the count is exact: of N + k concurrent requests at a quota of N, the INCR answers
- * 1 … N + k and exactly N pass. Redis down: both pass (the platform's fail-open rule).
+ * max_daily_requests for the UTC day. A request the minute limit refuses is not counted toward
+ * the day. Every request that reaches the daily check counts, refused or not, so the count is
+ * exact: of N + k concurrent requests at a quota of N, the INCR answers 1 … N + k and exactly N
+ * pass. Redis down: both pass (the platform's fail-open rule).
  */
 export function agentLimits(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
