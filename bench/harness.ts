@@ -79,6 +79,7 @@ export async function startBench(latency: InjectedLatency): Promise<BenchContext
       REDIS_URL: stack.upstashUrl,
       UPSTASH_REDIS_REST_TOKEN: stack.upstashToken,
       RATE_LIMIT_MAX: "100000000",
+      AGENT_USER_REQUESTS_PER_MINUTE: "100000000",
     },
     ip: "127.0.0.1",
     logLevel: "error",

@@ -9,6 +9,7 @@ import { createRouter } from "../platform/router";
 import { uuidParams } from "../platform/schemas";
 import { columnsOf, insertSchema, rowSchema } from "../platform/table-schema";
 import { agentRoute, callerOrg, OPERATOR_ROLE } from "./access";
+import { cacheDailyLimit } from "./quota";
 import { organizations } from "./schema";
 
 export const Organization = rowSchema(organizations, { settings: JsonObject.nullable() }).openapi("AgentOrganization");
@@ -80,10 +81,11 @@ const updateOrganization = agentRoute(
 
 export const organizationRoutes = createRouter()
   .openapi(createOrganization, async (c) => {
-    const { db } = c.var;
+    const { db, redis, config } = c.var;
     const principal = c.var.principal!;
     requireRole(principal, [OPERATOR_ROLE], "create an organization");
     const [rows] = await runAs(db, principal, [db.insert(organizations).values(c.req.valid("json")).returning()] as const);
+    await cacheDailyLimit(redis, config, rows[0]!.id, rows[0]!.maxDailyRequests);
     return c.json(rows[0]!, 201);
   })
   .openapi(getOrganization, async (c) => {
@@ -94,7 +96,7 @@ export const organizationRoutes = createRouter()
     return c.json(rows[0], 200);
   })
   .openapi(updateOrganization, async (c) => {
-    const { db } = c.var;
+    const { db, redis, config } = c.var;
     const principal = c.var.principal!;
     const { id } = c.req.valid("param");
     const operator = hasRole(principal, OPERATOR_ROLE);
@@ -105,5 +107,6 @@ export const organizationRoutes = createRouter()
       db.update(organizations).set({ ...c.req.valid("json"), updatedAt: sql`now()` }).where(eq(organizations.id, id)).returning(),
     ] as const);
     if (!rows[0]) throw notFound(`organization ${id}`);
+    await cacheDailyLimit(redis, config, rows[0].id, rows[0].maxDailyRequests);
     return c.json(rows[0], 200);
   });

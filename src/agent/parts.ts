@@ -6,28 +6,36 @@ import { checkpointRoutes } from "./checkpoints.routes";
 import { execCacheKey } from "./exec-cache";
 import { execCacheRoutes } from "./exec-cache.routes";
 import { expireDueSessions } from "./jobs";
+import { feedbackRoutes } from "./feedback.routes";
 import { organizationRoutes } from "./organizations.routes";
+import { agentLimits, dailyCountKey, dailyLimitKey } from "./quota";
 import { sessionCacheKey } from "./session-cache";
 import { sessionRoutes } from "./sessions.routes";
 import { toolExecutionRoutes } from "./tool-executions.routes";
 import { toolRoutes } from "./tools.routes";
+import { usageUpkeep } from "./usage-jobs";
+import { usageRoutes } from "./usage.routes";
 import { userRoutes } from "./users.routes";
 
-/** Every agent route, under /api/v1/agent. */
-const router = createRouter()
+/** Every agent route, under /api/v1/agent; each request first passes the per-user minute and the daily quota. */
+const router = createRouter();
+router
+  .use("*", agentLimits())
   .route("/", organizationRoutes)
   .route("/", userRoutes)
   .route("/", sessionRoutes)
   .route("/", checkpointRoutes)
   .route("/", toolRoutes)
   .route("/", toolExecutionRoutes)
-  .route("/", execCacheRoutes);
+  .route("/", execCacheRoutes)
+  .route("/", usageRoutes)
+  .route("/", feedbackRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
   apiKey: authenticateApiKey,
-  jobs: { [EVERY_MINUTE]: [expireDueSessions], [DAILY]: [pruneCheckpoints] },
+  jobs: { [EVERY_MINUTE]: [expireDueSessions, usageUpkeep], [DAILY]: [pruneCheckpoints] },
   cacheKeys: {
     /** §8.1: the session hash. */
     session: sessionCacheKey,
@@ -35,5 +43,10 @@ export const parts = defineParts({
     execCache: execCacheKey,
     /** An API key's user, organization and role, by the key's SHA-256. */
     apiKey: apiKeyCacheKey,
+    /** An organization's agent requests of one UTC day, and its cached max_daily_requests. */
+    dailyCount: dailyCountKey,
+    dailyLimit: dailyLimitKey,
+    /** §8.3: one user's requests of one minute (written by @upstash/ratelimit's fixed window). */
+    userRateLimit: (userId: string, minute: string) => `rate_limit:${userId}:${minute}`,
   },
 });

@@ -1,4 +1,4 @@
-import { boolean, integer, jsonb, numeric, pgSchema, text, timestamp, unique, uuid, varchar } from "drizzle-orm/pg-core";
+import { boolean, date, integer, jsonb, numeric, pgSchema, text, timestamp, unique, uuid, varchar } from "drizzle-orm/pg-core";
 
 /**
  * Drizzle view of the `agent` schema (spec 002 §3–§6); migrations/0010_agent.up.sql is the source
@@ -33,6 +33,8 @@ export const organizations = agent.table("organizations", {
   isActive: boolean("is_active").default(true),
   createdAt: ts("created_at").defaultNow(),
   updatedAt: ts("updated_at").defaultNow(),
+  /** Addition (0014): the UTC month current_month_tokens counts; the reset cron moves it. */
+  tokensMonth: date("tokens_month", { mode: "string" }),
 });
 
 export const users = agent.table("users", {

@@ -50,6 +50,7 @@ export async function startValidationStack(): Promise<ValidationStack> {
     UPSTASH_REDIS_REST_TOKEN: stack.upstashToken,
     API_JWT_PUBLIC_KEY: await exportSPKI(rsa.publicKey),
     RATE_LIMIT_MAX: "100000",
+    AGENT_USER_REQUESTS_PER_MINUTE: "100000",
   };
   return {
     env,

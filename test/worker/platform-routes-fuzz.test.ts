@@ -21,6 +21,7 @@ const fuzzEnv = {
   ...(dedicated ? { DB_URL: testEnv.TEST_FUZZ_DB_URL } : {}),
   // One admin sends thousands of requests: past the limiter, every one reaches validation.
   RATE_LIMIT_MAX: "1000000",
+  AGENT_USER_REQUESTS_PER_MINUTE: "1000000",
 };
 /** The migrating role on the fuzz database: reads every row, row-level security aside. */
 const privileged = dedicated ? createDatabase(loadConfig({ ...testEnv, DB_URL: testEnv.TEST_FUZZ_ADMIN_DB_URL }), "fuzz-privileged") : null;

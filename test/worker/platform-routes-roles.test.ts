@@ -151,6 +151,13 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/agent/tool-executions": { refused: [] },
   "POST /api/v1/agent/exec-cache/lookup": { refused: [], body: { toolName: "matrix_tool", params: {} } },
   "POST /api/v1/agent/exec-cache": { refused: ["viewer"], body: { toolName: "matrix_tool", params: {}, result: { resultData: 1, executionTimeMs: 1 } } },
+  // Usage: the report is the organization's admins'; the quota figures are every member's.
+  "GET /api/v1/agent/usage": { refused: all("admin"), query: "from=2026-11-01T00:00:00Z&to=2026-11-02T00:00:00Z" },
+  "GET /api/v1/agent/usage/quota": { refused: [] },
+  // Feedback: members but viewers give it, everyone lists their own, managers and admins see a plan's figures.
+  "POST /api/v1/agent/feedback": { refused: ["viewer"], body: { sessionId: crypto.randomUUID(), rating: 4, feedbackType: "result_quality" } },
+  "GET /api/v1/agent/feedback": { refused: [] },
+  "GET /api/v1/agent/feedback/plans/{planId}": { refused: all("admin", "manager") },
 };
 
 interface Operation {
