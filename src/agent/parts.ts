@@ -5,6 +5,7 @@ import { pruneCheckpoints } from "./checkpoint-jobs";
 import { checkpointRoutes } from "./checkpoints.routes";
 import { expireDueSessions } from "./jobs";
 import { organizationRoutes } from "./organizations.routes";
+import { planRoutes } from "./plans.routes";
 import { sessionCacheKey } from "./session-cache";
 import { sessionRoutes } from "./sessions.routes";
 import { userRoutes } from "./users.routes";
@@ -14,7 +15,8 @@ const router = createRouter()
   .route("/", organizationRoutes)
   .route("/", userRoutes)
   .route("/", sessionRoutes)
-  .route("/", checkpointRoutes);
+  .route("/", checkpointRoutes)
+  .route("/", planRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({

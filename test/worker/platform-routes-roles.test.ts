@@ -141,6 +141,17 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/agent/checkpoints/threads/{threadId}/tuple": { refused: [] },
   "GET /api/v1/agent/checkpoints": { refused: [] },
   "DELETE /api/v1/agent/checkpoints/threads/{threadId}": { refused: [] },
+  // Plans (docs/agent.md, "Plans and versions"): viewers read; managers and admins approve.
+  "POST /api/v1/agent/sessions/{id}/plans": { refused: ["viewer"], body: { todos: [{ key: "a", title: "a", layer: "data" }] } },
+  "GET /api/v1/agent/plans/{id}": { refused: [] },
+  "PUT /api/v1/agent/plans/{id}/todos": { refused: ["viewer"], body: { changeType: "replan", todos: [{ key: "a", title: "a", layer: "data" }] } },
+  "GET /api/v1/agent/plans/{id}/versions": { refused: [] },
+  "GET /api/v1/agent/plans/{id}/versions/diff": { refused: [], query: "from=1&to=2" },
+  "POST /api/v1/agent/plans/{id}/approve": { refused: all("admin", "manager") },
+  "POST /api/v1/agent/plans/{id}/start": { refused: ["viewer"] },
+  "POST /api/v1/agent/plans/{id}/pause": { refused: ["viewer"] },
+  "POST /api/v1/agent/plans/{id}/resume": { refused: ["viewer"] },
+  "POST /api/v1/agent/plans/{id}/cancel": { refused: ["viewer"] },
 };
 
 interface Operation {
