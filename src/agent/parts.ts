@@ -3,6 +3,8 @@ import { DAILY, defineParts, EVERY_MINUTE } from "../platform/system";
 import { apiKeyCacheKey, authenticateApiKey } from "./api-keys";
 import { pruneCheckpoints } from "./checkpoint-jobs";
 import { checkpointRoutes } from "./checkpoints.routes";
+import { timeOutDueTodos } from "./exec-jobs";
+import { execRoutes } from "./exec.routes";
 import { expireDueSessions } from "./jobs";
 import { organizationRoutes } from "./organizations.routes";
 import { planRoutes } from "./plans.routes";
@@ -16,13 +18,14 @@ const router = createRouter()
   .route("/", userRoutes)
   .route("/", sessionRoutes)
   .route("/", checkpointRoutes)
-  .route("/", planRoutes);
+  .route("/", planRoutes)
+  .route("/", execRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
   apiKey: authenticateApiKey,
-  jobs: { [EVERY_MINUTE]: [expireDueSessions], [DAILY]: [pruneCheckpoints] },
+  jobs: { [EVERY_MINUTE]: [expireDueSessions, timeOutDueTodos], [DAILY]: [pruneCheckpoints] },
   cacheKeys: {
     /** §8.1: the session hash. */
     session: sessionCacheKey,

@@ -152,6 +152,14 @@ const MATRIX: Record<string, Case> = {
   "POST /api/v1/agent/plans/{id}/pause": { refused: ["viewer"] },
   "POST /api/v1/agent/plans/{id}/resume": { refused: ["viewer"] },
   "POST /api/v1/agent/plans/{id}/cancel": { refused: ["viewer"] },
+  "POST /api/v1/agent/plans/{id}/claim": { refused: ["viewer"], body: { limit: 1 } },
+  "POST /api/v1/agent/todos/{id}/progress": { refused: ["viewer"], body: { progress: 50 } },
+  "POST /api/v1/agent/todos/{id}/complete": { refused: ["viewer"], body: {} },
+  "POST /api/v1/agent/todos/{id}/fail": { refused: ["viewer"], body: { errorMessage: "boom" } },
+  "POST /api/v1/agent/todos/{id}/skip": { refused: ["viewer"] },
+  "POST /api/v1/agent/todos/{id}/cancel": { refused: ["viewer"] },
+  "POST /api/v1/agent/todos/{id}/approve": { refused: all("admin", "manager") },
+  "POST /api/v1/agent/todos/{id}/reject": { refused: all("admin", "manager"), body: { reason: "no" } },
 };
 
 interface Operation {
