@@ -1,11 +1,12 @@
--- Plans and their execution (docs/agent.md, "Plans and versions", "Executing the DAG"). Managers
--- and admins approve a plan. The route
--- checks the agent role; the plans_write policy of 0010 admits every member but viewers, so this
--- trigger makes Postgres say the same as the code. Safe to re-run.
+-- 0012_agent_plans: plans and their execution (docs/agent.md, "Plans and versions", "Executing
+-- the DAG"). Managers and admins approve plans and todos: the routes check the agent role, and
+-- since 0010's write policies admit every member but viewers, the triggers below make Postgres say
+-- the same as the code. Completing a todo charges the organization's month tokens. Safe to re-run.
 
 set local lock_timeout = '5s';
 set local statement_timeout = '60s';
 
+-- A move to approved takes a manager or an admin.
 create or replace function agent.plans_guard_approval() returns trigger
 language plpgsql
 as $$

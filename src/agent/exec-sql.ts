@@ -24,7 +24,8 @@ const dependenciesDone = (t: SQL) => sql`not exists (select 1 from agent.todos d
 const backoffPassed = sql`${todos.updatedAt} + make_interval(secs => case when ${todos.retryCount} <= 0 then 0
   else least(${RETRY_BASE_SECONDS} * power(2, ${todos.retryCount} - 1), ${RETRY_MAX_SECONDS}) end) <= now()`;
 
-const executing = (planId: string) => sql`exists (select 1 from agent.plans p where p.id = ${planId}::uuid and p.status = 'executing')`;
+/** A waiting plan is executing with a person's answer awaited: its other todos still run. */
+const executing = (planId: string) => sql`exists (select 1 from agent.plans p where p.id = ${planId}::uuid and p.status in ('executing', 'waiting'))`;
 
 /**
  * Pending todos of an executing plan that are ready but for a person's approval move to

@@ -55,7 +55,7 @@ const claim = agentRoute(
     method: "post",
     path: "/plans/{id}/claim",
     tags,
-    summary: "Claim up to `limit` runnable todos of an executing plan (never the same todo twice)",
+    summary: "Claim up to `limit` runnable todos of an executing (or waiting) plan (never the same todo twice)",
     request: { params: IdParam, body: jsonBody(ClaimInput, { required: false }) },
     responses: { 200: json(z.object({ items: z.array(Todo) }).openapi("AgentClaimed"), "The claimed todos, in execution order (maybe none)") },
   },
@@ -102,7 +102,7 @@ execRoutes
     const [, claimed, state] = await runAs(db, principal, [askApprovals(db, id), claimTodos(db, id, limit ?? 1), planState(db, id)] as const);
     const plan = state[0];
     if (!plan) throw notFound(`plan ${id}`);
-    if (plan.status !== "executing") throw new ApiError(409, "invalid_state", `cannot claim todos of plan ${id}: it is ${plan.status}`, { currentStatus: plan.status });
+    if (plan.status !== "executing" && plan.status !== "waiting") throw new ApiError(409, "invalid_state", `cannot claim todos of plan ${id}: it is ${plan.status}`, { currentStatus: plan.status });
     return c.json({ items: claimed.sort((a, b) => (a.executionOrder ?? 0) - (b.executionOrder ?? 0)) }, 200);
   })
   .openapi(todoBodyRoute("progress", "Report an in-progress todo's progress (0–100)", ProgressInput), async (c) => {

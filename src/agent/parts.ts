@@ -3,8 +3,9 @@ import { DAILY, defineParts, EVERY_MINUTE } from "../platform/system";
 import { apiKeyCacheKey, authenticateApiKey } from "./api-keys";
 import { pruneCheckpoints } from "./checkpoint-jobs";
 import { checkpointRoutes } from "./checkpoints.routes";
-import { timeOutDueTodos } from "./exec-jobs";
+import { timeOutDueEvents, timeOutDueTodos } from "./exec-jobs";
 import { execRoutes } from "./exec.routes";
+import { hitlRoutes } from "./hitl.routes";
 import { expireDueSessions } from "./jobs";
 import { organizationRoutes } from "./organizations.routes";
 import { planRoutes } from "./plans.routes";
@@ -19,13 +20,14 @@ const router = createRouter()
   .route("/", sessionRoutes)
   .route("/", checkpointRoutes)
   .route("/", planRoutes)
-  .route("/", execRoutes);
+  .route("/", execRoutes)
+  .route("/", hitlRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
   apiKey: authenticateApiKey,
-  jobs: { [EVERY_MINUTE]: [expireDueSessions, timeOutDueTodos], [DAILY]: [pruneCheckpoints] },
+  jobs: { [EVERY_MINUTE]: [expireDueSessions, timeOutDueTodos, timeOutDueEvents], [DAILY]: [pruneCheckpoints] },
   cacheKeys: {
     /** §8.1: the session hash. */
     session: sessionCacheKey,

@@ -7,8 +7,9 @@ import { createRouter } from "../platform/router";
 import { uuidParams } from "../platform/schemas";
 import { rowSchema } from "../platform/table-schema";
 import { agentRoute, requireAgentRole, WRITERS, type AgentRole } from "./access";
-import { MAX_TODOS, buildTodos, snapshotOf, toolNamesOf, withKept, type ToolRow } from "./plan-build";
-import { bumpVersion, deleteReplaced, detachReplaced, EDITABLE, editState, insertPlan, insertTodos, insertVersion, MOVES, movePlan, planState, selectPlan, selectSnapshots, selectTodos, selectVersions, sessionOwner, placeKept, todoStates, toolsNamed, type Move } from "./plan-sql";
+import { applyEdit } from "./plan-edit";
+import { MAX_TODOS, buildTodos, snapshotOf, toolNamesOf, type ToolRow } from "./plan-build";
+import { insertPlan, insertTodos, insertVersion, MOVES, movePlan, planState, selectPlan, selectSnapshots, selectTodos, selectVersions, sessionOwner, toolsNamed, type Move } from "./plan-sql";
 import { CHANGE_TYPES, plans, todos } from "./schema";
 import { diffTodos, type TodoSnapshot } from "./todo-diff";
 
@@ -16,7 +17,7 @@ export const Plan = rowSchema(plans, { intent: JsonObject.nullable() }).openapi(
 export const Todo = rowSchema(todos, { toolParams: JsonObject.nullable(), inputData: JsonObject.nullable(), resultData: JsonObject.nullable() }).openapi("AgentTodo");
 const PlanWithTodos = z.object({ plan: Plan, todos: z.array(Todo) }).openapi("AgentPlanWithTodos");
 
-const TodoInput = z
+export const TodoInput = z
   .object({
     key: z.string().min(1).max(100).openapi({ description: "The client's name for the todo, unique in the plan; dependsOn names these" }),
     title: z.string().min(1).max(255),
@@ -196,45 +197,8 @@ export const planRoutes = createRouter()
     requireAgentRole(principal, WRITERS, "edit a plan");
     const { id } = c.req.valid("param");
     const input = c.req.valid("json");
-    const names = toolNamesOf(input.todos);
-    // Read, then write guarded by the version read: two round trips, and a concurrent edit is a 409.
-    const [state, current, tools] = await runAs(db, principal, [editState(db, id), todoStates(db, id), toolsNamed(db, names)] as const);
-    const plan = state[0];
-    if (!plan) throw notFound(`plan ${id}`);
-    const version = plan.currentVersion ?? 1;
-    if (!EDITABLE.includes(plan.status)) {
-      throw new ApiError(409, "invalid_state", `cannot edit plan ${id}: it is ${plan.status} (editable: ${EDITABLE.join(", ")})`, { currentStatus: plan.status });
-    }
-    if (current.some((t) => t.status === "in_progress")) throw new ApiError(409, "todos_in_progress", `cannot edit plan ${id} while a todo is in progress; pause it and let executors finish`);
-    const completedIds = new Set(current.filter((t) => t.status === "completed").map((t) => t.id));
-    const completed = ((plan.snapshot ?? []) as ReturnType<typeof snapshotOf>[]).filter((t) => completedIds.has(t.id));
-    const kept = new Map(completed.map((t) => [t.key, t.id]));
-    const rows = buildTodos(withKept(input.todos, completed), tools, kept);
-    const next = version + 1;
-    const fresh = rows.filter((t) => !kept.has(t.key));
-    const keptRows = rows.filter((t) => kept.has(t.key));
-    const keep = keptRows.map((t) => t.id);
-    const [moved, , , , , , after, stored, now] = await runAs(db, principal, [
-      bumpVersion(db, id, version, rows.length, keptRows.length, names),
-      detachReplaced(db, id, keep, next),
-      deleteReplaced(db, id, keep, next),
-      placeKept(db, id, keptRows, next),
-      insertTodos(db, id, fresh, next),
-      insertVersion(db, id, {
-        version: next,
-        changeType: input.changeType,
-        changeReason: input.changeReason,
-        changedBy: principal.userId,
-        snapshot: rows.map((t) => snapshotOf(t, kept.has(t.key) ? "completed" : "pending")),
-      }),
-      selectPlan(db, id),
-      selectTodos(db, id),
-      planState(db, id),
-    ] as const);
-    if (moved[0]) return c.json({ plan: after[0]!, todos: stored }, 200);
-    throw new ApiError(409, "plan_changed", `plan ${id} changed while the edit was checked (now version ${now[0]?.currentVersion ?? "?"}, ${now[0]?.status ?? "gone"}); retry`, {
-      currentStatus: now[0]?.status ?? null,
-    });
+    const { plan, todos: stored } = await applyEdit(db, principal, id, input);
+    return c.json({ plan, todos: stored }, 200);
   })
   .openapi(getPlan, async (c) => {
     const { db } = c.var;

@@ -160,6 +160,11 @@ const MATRIX: Record<string, Case> = {
   "POST /api/v1/agent/todos/{id}/cancel": { refused: ["viewer"] },
   "POST /api/v1/agent/todos/{id}/approve": { refused: all("admin", "manager") },
   "POST /api/v1/agent/todos/{id}/reject": { refused: all("admin", "manager"), body: { reason: "no" } },
+  // Human in the loop: anyone reads; writers open and answer (managers answer plan_review and approval_request, checked per event).
+  "GET /api/v1/agent/sessions/{id}/events": { refused: [] },
+  "POST /api/v1/agent/plans/{id}/events": { refused: ["viewer"], body: { type: "pause" } },
+  "POST /api/v1/agent/todos/{id}/input-request": { refused: ["viewer"], body: { question: "which?" } },
+  "POST /api/v1/agent/events/{id}/respond": { refused: ["viewer"], body: { decision: "approve" } },
 };
 
 interface Operation {
