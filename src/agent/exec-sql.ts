@@ -187,7 +187,8 @@ export function approveTodo(db: Database, id: string, userId: string) {
   return db
     .update(todos)
     .set({ status: "pending", approvedBy: userId, approvedAt: sql`now()`, updatedAt: sql`now()` })
-    .where(and(eq(todos.id, id), eq(todos.status, "needs_approval")))
+    // Only an approval request: a todo waiting for an input request's answer is not approved past it.
+    .where(and(eq(todos.id, id), eq(todos.status, "needs_approval"), eq(todos.requiresApproval, true), sql`${todos.approvedAt} is null`))
     .returning();
 }
 

@@ -22,6 +22,7 @@ import {
   settleTodo,
   todoState,
 } from "./exec-sql";
+import { unwait } from "./hitl-sql";
 import { planState } from "./plan-sql";
 import { Todo } from "./plans.routes";
 
@@ -147,9 +148,10 @@ execRoutes
     requireAgentRole(principal, WRITERS, "skip a todo");
     const { id } = c.req.valid("param");
     const from = ["pending", "needs_approval", "blocked"] as const;
-    const [moved, , , state] = await runAs(db, principal, [
+    const [moved, , , , state] = await runAs(db, principal, [
       settleTodo(db, id, "skipped", from),
       closeEvents(db, id, "cancelled", { userId: principal.userId, decision: "skip" }),
+      unwait(db, sql`(${planOfTodo(id)})`),
       settlePlans(db, planOfTodo(id)),
       todoState(db, id),
     ] as const);
@@ -162,9 +164,10 @@ execRoutes
     requireAgentRole(principal, WRITERS, "cancel a todo");
     const { id } = c.req.valid("param");
     const from = ["pending", "needs_approval", "in_progress", "blocked"] as const;
-    const [moved, , , , state] = await runAs(db, principal, [
+    const [moved, , , , , state] = await runAs(db, principal, [
       settleTodo(db, id, "cancelled", from),
       closeEvents(db, id, "cancelled", { userId: principal.userId, decision: "cancel" }),
+      unwait(db, sql`(${planOfTodo(id)})`),
       blockDependents(db, byId(id)),
       settlePlans(db, planOfTodo(id)),
       todoState(db, id),

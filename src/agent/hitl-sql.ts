@@ -87,7 +87,7 @@ const movePlan = (db: Database, planId: SQL, from: string[], to: string) =>
                                          and coalesce(o.current_month_tokens, 0) < coalesce(o.max_monthly_tokens, 0)))`);
 
 /** A waiting plan goes back to executing once no input request of it is pending. */
-const unwait = (db: Database, planId: SQL) =>
+export const unwait = (db: Database, planId: SQL) =>
   db.execute(sql`
     update agent.plans p set status = 'executing', updated_at = now()
     where p.id = ${planId} and p.status = 'waiting'

@@ -80,6 +80,9 @@ describe("agent human in the loop", () => {
     expect(asked.body).toMatchObject({ eventType: "input_request", todoId: ids.a, eventData: { question: "Which quarter?" } });
     expect((await todoOf(ids.a!)).status).toBe("needs_approval");
     expect((await planOf(planId)).status).toBe("waiting");
+    // Approving is for approval requests: it does not skip the question.
+    const manager = await provisioned(w.orgId, w.admin, ["manager"]);
+    expectProblem(await onTodo(manager.bearer, ids.a!, "approve"), 409, "invalid_state");
     // Other branches still run while the plan waits.
     expect((await claim(w, planId, 5)).body.items.map((t: any) => t.id)).toEqual([ids.b]);
     expectProblem(await respond(w.owner.bearer, asked.body.id, { decision: "answer" }), 422, "validation_failed");
@@ -93,6 +96,18 @@ describe("agent human in the loop", () => {
     const late = await call("POST", `/api/v1/agent/todos/${ids.b}/input-request`, { token: w.owner.bearer, body: { question: "?" } });
     expectProblem(late, 409, "invalid_state");
     expect(late.body.currentStatus).toBe("completed");
+  });
+
+  it("skipping a todo that waits for an answer closes its request and releases the waiting plan", async () => {
+    const w = await planWorld();
+    const { planId, ids } = await executingPlan(w, [todo("a"), todo("b", { dependsOn: ["a"] })]);
+    await claim(w, planId, 1);
+    const asked = await call("POST", `/api/v1/agent/todos/${ids.a}/input-request`, { token: w.owner.bearer, body: { question: "?" } });
+    expect((await planOf(planId)).status).toBe("waiting");
+    expect((await onTodo(w.owner.bearer, ids.a!, "skip")).body.status).toBe("skipped");
+    expect((await planOf(planId)).status).toBe("executing");
+    expectProblem(await respond(w.owner.bearer, asked.body.id, { decision: "answer", answer: { x: 1 } }), 409, "already_answered");
+    expect((await claim(w, planId, 5)).body.items.map((t: any) => t.id)).toEqual([ids.b]);
   });
 
   it("pause, resume and cancel events move the plan when approved; a declined one does nothing", async () => {
