@@ -10,12 +10,11 @@ import { rowSchema } from "../platform/table-schema";
 import { agentRole, agentRoute, requireAgentRole, WRITERS } from "./access";
 import { planDag } from "./dag";
 import { todoState } from "./exec-sql";
-import { applyEdit } from "./plan-edit";
-import type { TodoInput as TodoInputT } from "./plan-build";
-import { MAX_TODOS } from "./plan-build";
-import { TodoInput } from "./plans.routes";
 import { answerEditEvent, answerEffects, answerEvent, askInput, DEFAULT_EVENT_TIMEOUT_SECONDS, listEvents, oldestFirst, openPlanEvent, selectEvent } from "./hitl-sql";
+import { MAX_TODOS, type TodoInput as TodoInputT } from "./plan-build";
+import { applyEdit } from "./plan-edit";
 import { planState } from "./plan-sql";
+import { TodoInput } from "./plans.routes";
 import { HITL_EVENT_TYPES, HITL_STATUSES, hitlEvents, sessions } from "./schema";
 
 export const HitlEvent = rowSchema(hitlEvents, { eventData: JsonObject.nullable() }).openapi("AgentHitlEvent");
