@@ -15,7 +15,8 @@ export interface BenchContext {
   baseUrl: string;
   stack: LocalStack;
   latency: InjectedLatency;
-  token(sub: string, roles?: string[]): Promise<string>;
+  /** `claims` adds others (tenant_id, email). */
+  token(sub: string, roles?: string[], claims?: Record<string, unknown>): Promise<string>;
   /**
    * Fires `total` requests, `concurrency` at a time, every other one with the injected latency,
    * and prints p50, p99, requests/s, round trips and the latency the injection added.
@@ -97,8 +98,8 @@ export async function startBench(latency: InjectedLatency): Promise<BenchContext
     stack,
     latency,
     results,
-    async token(sub, roles = []) {
-      return new SignJWT({ roles })
+    async token(sub, roles = [], claims = {}) {
+      return new SignJWT({ ...claims, roles })
         .setProtectedHeader({ alg: "RS256" })
         .setSubject(sub)
         .setIssuer(wranglerVar("API_JWT_ISSUER"))

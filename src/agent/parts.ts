@@ -5,10 +5,14 @@ import { pruneCheckpoints } from "./checkpoint-jobs";
 import { checkpointRoutes } from "./checkpoints.routes";
 import { execCacheKey } from "./exec-cache";
 import { execCacheRoutes } from "./exec-cache.routes";
+import { timeOutDueEvents, timeOutDueTodos } from "./exec-jobs";
+import { execRoutes } from "./exec.routes";
+import { hitlRoutes } from "./hitl.routes";
 import { expireDueSessions } from "./jobs";
 import { feedbackRoutes } from "./feedback.routes";
 import { organizationRoutes } from "./organizations.routes";
 import { agentLimits, dailyCountKey, dailyLimitKey } from "./quota";
+import { planRoutes } from "./plans.routes";
 import { sessionCacheKey } from "./session-cache";
 import { sessionRoutes } from "./sessions.routes";
 import { toolExecutionRoutes } from "./tool-executions.routes";
@@ -29,13 +33,16 @@ router
   .route("/", toolExecutionRoutes)
   .route("/", execCacheRoutes)
   .route("/", usageRoutes)
-  .route("/", feedbackRoutes);
+  .route("/", feedbackRoutes)
+  .route("/", planRoutes)
+  .route("/", execRoutes)
+  .route("/", hitlRoutes);
 
 /** The agent system's parts (src/agent/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
   apiKey: authenticateApiKey,
-  jobs: { [EVERY_MINUTE]: [expireDueSessions, usageUpkeep], [DAILY]: [pruneCheckpoints] },
+  jobs: { [EVERY_MINUTE]: [expireDueSessions, usageUpkeep, timeOutDueTodos, timeOutDueEvents], [DAILY]: [pruneCheckpoints] },
   cacheKeys: {
     /** §8.1: the session hash. */
     session: sessionCacheKey,

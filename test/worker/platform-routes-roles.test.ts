@@ -158,6 +158,30 @@ const MATRIX: Record<string, Case> = {
   "POST /api/v1/agent/feedback": { refused: ["viewer"], body: { sessionId: crypto.randomUUID(), rating: 4, feedbackType: "result_quality" } },
   "GET /api/v1/agent/feedback": { refused: [] },
   "GET /api/v1/agent/feedback/plans/{planId}": { refused: all("admin", "manager") },
+  // Plans (docs/agent.md, "Plans and versions"): viewers read; managers and admins approve.
+  "POST /api/v1/agent/sessions/{id}/plans": { refused: ["viewer"], body: { todos: [{ key: "a", title: "a", layer: "data" }] } },
+  "GET /api/v1/agent/plans/{id}": { refused: [] },
+  "PUT /api/v1/agent/plans/{id}/todos": { refused: ["viewer"], body: { changeType: "replan", todos: [{ key: "a", title: "a", layer: "data" }] } },
+  "GET /api/v1/agent/plans/{id}/versions": { refused: [] },
+  "GET /api/v1/agent/plans/{id}/versions/diff": { refused: [], query: "from=1&to=2" },
+  "POST /api/v1/agent/plans/{id}/approve": { refused: all("admin", "manager") },
+  "POST /api/v1/agent/plans/{id}/start": { refused: ["viewer"] },
+  "POST /api/v1/agent/plans/{id}/pause": { refused: ["viewer"] },
+  "POST /api/v1/agent/plans/{id}/resume": { refused: ["viewer"] },
+  "POST /api/v1/agent/plans/{id}/cancel": { refused: ["viewer"] },
+  "POST /api/v1/agent/plans/{id}/claim": { refused: ["viewer"], body: { limit: 1 } },
+  "POST /api/v1/agent/todos/{id}/progress": { refused: ["viewer"], body: { progress: 50 } },
+  "POST /api/v1/agent/todos/{id}/complete": { refused: ["viewer"], body: {} },
+  "POST /api/v1/agent/todos/{id}/fail": { refused: ["viewer"], body: { errorMessage: "boom" } },
+  "POST /api/v1/agent/todos/{id}/skip": { refused: ["viewer"] },
+  "POST /api/v1/agent/todos/{id}/cancel": { refused: ["viewer"] },
+  "POST /api/v1/agent/todos/{id}/approve": { refused: all("admin", "manager") },
+  "POST /api/v1/agent/todos/{id}/reject": { refused: all("admin", "manager"), body: { reason: "no" } },
+  // Human in the loop: anyone reads; writers open and answer (managers answer plan_review and approval_request, checked per event).
+  "GET /api/v1/agent/sessions/{id}/events": { refused: [] },
+  "POST /api/v1/agent/plans/{id}/events": { refused: ["viewer"], body: { type: "pause" } },
+  "POST /api/v1/agent/todos/{id}/input-request": { refused: ["viewer"], body: { question: "which?" } },
+  "POST /api/v1/agent/events/{id}/respond": { refused: ["viewer"], body: { decision: "approve" } },
 };
 
 interface Operation {
