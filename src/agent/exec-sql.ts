@@ -130,16 +130,35 @@ const recordAttempt = (success: boolean, o: Outcome) => sql`
     from done d where o.id = d.organization_id and ${o.tokensUsed ?? 0}::int > 0)`;
 
 /** An in-progress todo completes: its result, its tool run, the organization's tokens, in one statement. */
+/**
+ * An in-progress todo succeeded: recorded, completed. Returns what the §8.2 cache needs of its tool
+ * (name, version, TTL), read in the same statement, so the route can store the result.
+ */
 export function completeTodo(db: Database, id: string, o: Outcome) {
-  return db.execute<{ id: string }>(sql`
+  return db.execute<CompletedTodo>(sql`
     with done as (
       update agent.todos t set status = 'completed', result_data = ${o.resultData ? JSON.stringify(o.resultData) : null}::jsonb,
              output_path = ${o.outputPath ?? null}::text, progress_percentage = 100, completed_at = now(), updated_at = now()
       where t.id = ${id}::uuid and t.status = 'in_progress'
       returning t.id, t.plan_id, t.tool_name, t.tool_params, t.started_at, t.organization_id),
     ${recordAttempt(true, o)}
-    select id from done`);
+    select done.id, done.tool_params as "toolParams", done.organization_id as "organizationId",
+           (extract(epoch from now() - done.started_at) * 1000)::int as "elapsedMs",
+           tl.name as "toolName", tl.version as "toolVersion", tl.cache_ttl_seconds as "cacheTtlSeconds"
+    from done left join agent.tools tl on tl.name = done.tool_name`);
 }
+
+/** A completed todo and, when it called a tool, that tool as the execution cache sees it. */
+export type CompletedTodo = {
+  id: string;
+  toolParams: Record<string, unknown> | null;
+  organizationId: string;
+  /** Since the claim: the run's duration when the executor gives none. */
+  elapsedMs: number;
+  toolName: string | null;
+  toolVersion: string | null;
+  cacheTtlSeconds: number | null;
+};
 
 /** failureOutcome in SQL: back to pending with one more retry while retry_count < max_retries, else failed. */
 const failed = sql`case when t.retry_count < t.max_retries then 'pending' else 'failed' end`;

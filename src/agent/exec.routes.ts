@@ -7,6 +7,7 @@ import { json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
 import { uuidParams } from "../platform/schemas";
 import { agentRoute, requireAgentRole, WRITERS, type AgentRole } from "./access";
+import { storeExecResult } from "./exec-cache";
 import {
   approveTodo,
   askApprovals,
@@ -123,7 +124,19 @@ execRoutes
     const { id } = c.req.valid("param");
     const input = c.req.valid("json");
     const [done, , todo, state] = await runAs(db, principal, [completeTodo(db, id, input), settlePlans(db, planOfTodo(id)), selectTodo(db, id), todoState(db, id)] as const);
-    if (!done.rows[0]) throw todoRefused(id, "complete", ["in_progress"], state[0]);
+    const completed = done.rows[0];
+    if (!completed) throw todoRefused(id, "complete", ["in_progress"], state[0]);
+    // §8.2: a cacheable tool's successful run is what the next executor looks up before running it.
+    if (completed.toolName) {
+      const tool = { name: completed.toolName, version: completed.toolVersion, cacheTtlSeconds: completed.cacheTtlSeconds };
+      await storeExecResult(c.var.redis, c.var.config, tool, completed.organizationId, completed.toolParams ?? {}, {
+        resultData: input.resultData ?? null,
+        outputPath: input.outputPath,
+        executionTimeMs: input.executionTimeMs ?? completed.elapsedMs,
+        tokensUsed: input.tokensUsed,
+        apiCallsCount: input.apiCallsCount,
+      });
+    }
     return c.json(todo[0]!, 200);
   })
   .openapi(todoBodyRoute("fail", "Report a failed attempt: retried with backoff until max_retries, then failed and its dependents blocked", FailInput), async (c) => {

@@ -6,7 +6,8 @@ import { executionResults, hitlEvents, organizations, plans, todos, toolExecutio
 import { runAs } from "../../src/platform/db";
 import { EVERY_MINUTE } from "../../src/platform/system";
 import { call, expectProblem, roundTrips, testEnv } from "./helpers";
-import { as, db, provisioned } from "./agent-helpers";
+import { inputHash } from "../../src/agent/input-hash";
+import { as, db, provisioned, rawRedis } from "./agent-helpers";
 import { claim, createPlan, executingPlan, onTodo, planWorld, sharedTool, todo } from "./agent-plans-helpers";
 
 const service = () => as(null, crypto.randomUUID(), ["service"]);
@@ -52,6 +53,13 @@ describe("agent plan execution", () => {
     expect(await roundTrips(done.requestId)).toMatchObject({ neon: 1 });
     expect(done.body).toMatchObject({ status: "completed", resultData: { rows: 3 }, outputPath: "s3://out/a", progressPercentage: 100 });
     expectProblem(await onTodo(w.owner.bearer, ids.a!, "complete", {}), 409, "invalid_state");
+    // §8.2: the tool's result is cached under the exact key, and the next executor's lookup hits without Postgres.
+    const cacheKey = `exec_cache:${tool}:${await inputHash({ q: 1 })}`;
+    expect(JSON.parse((await rawRedis.get<string>(cacheKey))!)).toMatchObject({ toolName: tool, organizationId: w.orgId, resultData: { rows: 3 }, executionTimeMs: 1500, tokensUsed: 120 });
+    expect(await rawRedis.ttl(cacheKey)).toBeGreaterThan(3500);
+    const hit = await call("POST", "/api/v1/agent/exec-cache/lookup", { token: w.owner.bearer, body: { toolName: tool, params: { q: 1 } } });
+    expect(hit.body).toMatchObject({ hit: true, result: { resultData: { rows: 3 } } });
+    expect(await roundTrips(hit.requestId)).toMatchObject({ neon: 0 });
 
     const [[plan], , results] = await read(planId);
     expect(plan).toMatchObject({ status: "executing", totalTodos: 3, completedTodos: 1, failedTodos: 0, actualDurationSeconds: 2, actualCost: "0.25" });
