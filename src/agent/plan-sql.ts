@@ -16,7 +16,10 @@ export interface NewPlan {
 
 /** The tools the todos name, as the caller may see them (their own organization's and shared ones). */
 export const toolsNamed = (db: Database, names: string[]) =>
-  db.select({ name: tools.name, parametersSchema: tools.parametersSchema, isActive: tools.isActive }).from(tools).where(inArray(tools.name, names));
+  db
+    .select({ id: tools.id, name: tools.name, parametersSchema: tools.parametersSchema, isActive: tools.isActive, organizationId: tools.organizationId })
+    .from(tools)
+    .where(inArray(tools.name, names));
 
 /** Still active, every one of them: the write re-checks what the read saw. */
 const toolsStillActive = (names: string[]) =>

@@ -8,8 +8,9 @@ import { uuidParams } from "../platform/schemas";
 import { rowSchema } from "../platform/table-schema";
 import { agentRoute, requireAgentRole, WRITERS, type AgentRole } from "./access";
 import { applyEdit } from "./plan-edit";
-import { MAX_TODOS, buildTodos, snapshotOf, toolNamesOf, type ToolRow } from "./plan-build";
-import { insertPlan, insertTodos, insertVersion, MOVES, movePlan, planState, selectPlan, selectSnapshots, selectTodos, selectVersions, sessionOwner, toolsNamed, type Move } from "./plan-sql";
+import { MAX_TODOS, buildTodos, snapshotOf, toolNamesOf } from "./plan-build";
+import { insertPlan, insertTodos, insertVersion, MOVES, movePlan, planState, selectPlan, selectSnapshots, selectTodos, selectVersions, sessionOwner, type Move } from "./plan-sql";
+import { toolsFor } from "./plan-tools";
 import { CHANGE_TYPES, plans, todos } from "./schema";
 import { diffTodos, type TodoSnapshot } from "./todo-diff";
 
@@ -166,14 +167,13 @@ function moveRefused(id: string, name: string, move: Move, current: { status: st
 
 export const planRoutes = createRouter()
   .openapi(createPlan, async (c) => {
-    const { db } = c.var;
+    const { db, redis, config } = c.var;
     const principal = c.var.principal!;
     requireAgentRole(principal, WRITERS, "create a plan");
     const { id: sessionId } = c.req.valid("param");
     const input = c.req.valid("json");
     const names = toolNamesOf(input.todos);
-    // The tools' schemas are needed to check tool_params before writing: a second round trip, only when a todo names a tool.
-    const tools: ToolRow[] = names.length ? (await runAs(db, principal, [toolsNamed(db, names)] as const))[0] : [];
+    const tools = await toolsFor(db, redis, config, principal, names);
     const rows = buildTodos(input.todos, tools);
     const planId = crypto.randomUUID();
     const [, , , plan, stored, session] = await runAs(db, principal, [

@@ -13,6 +13,7 @@ import { agentRoute, callerOrg, notProvisioned, OPERATOR_ROLE, requireAgentRole 
 import { invalidateToolCache } from "./exec-cache";
 import { ToolName } from "./fields";
 import { TOOL_TYPES, tools } from "./schema";
+import { forgetTool } from "./tool-cache";
 import { parametersSchemaFaults } from "./tool-params";
 import { toolState } from "./tool-sql";
 
@@ -180,7 +181,7 @@ export const toolRoutes = createRouter()
     ] as const);
     const row = rows[0];
     if (!row) throw refused(id, state[0], shared, "change");
-    await invalidateToolCache(redis, config, row.name);
+    await Promise.all([invalidateToolCache(redis, config, row.name), forgetTool(redis, config, row.name)]);
     return c.json(row, 200);
   })
   .openapi(deactivateTool, async (c) => {
@@ -198,6 +199,6 @@ export const toolRoutes = createRouter()
     ] as const);
     const row = rows[0];
     if (!row) throw refused(id, state[0], shared, "deactivate");
-    await invalidateToolCache(redis, config, row.name);
+    await Promise.all([invalidateToolCache(redis, config, row.name), forgetTool(redis, config, row.name)]);
     return c.json(row, 200);
   });
