@@ -94,7 +94,7 @@ class Parser {
     throw new RhaiSyntaxError(message, { line: at.line, column: at.column });
   }
   private describe(t: Token): string {
-    if (t.type === "eof") return "the end of the script";
+    if (t.type === "eof") return t.text === "}" ? "'}'" : "the end of the script";
     if (t.type === "string" || t.type === "template") return "a string";
     return `'${this.src.slice(t.start, t.end)}'`;
   }
