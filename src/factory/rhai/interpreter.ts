@@ -393,12 +393,12 @@ export class Interpreter {
     for (const [tier, arm] of e.arms.entries()) {
       const base = { branch: arm.id, chain, tier, reached: true, line: arm.span.line, column: arm.span.column };
       if (!arm.cond) {
-        this.record({ ...base, kind: "else", condition: "else", value: null, taken: true });
+        if (this.opts.trace) this.record({ ...base, kind: "else", condition: "else", value: null, taken: true });
         return this.block(arm.body, scope, false);
       }
       const v = this.eval(arm.cond, scope);
       const ok = this.bool(v, "an 'if' condition", arm.cond.span);
-      this.record({ ...base, kind: tier ? "else if" : "if", condition: src.slice(arm.cond.span.start, arm.cond.span.end), value: ok, taken: ok });
+      if (this.opts.trace) this.record({ ...base, kind: tier ? "else if" : "if", condition: src.slice(arm.cond.span.start, arm.cond.span.end), value: ok, taken: ok });
       if (ok) {
         if (this.opts.probe) this.probeArms(e, tier + 1, scope);
         return this.block(arm.body, scope, false);
