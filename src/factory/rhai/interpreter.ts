@@ -97,7 +97,6 @@ export class Interpreter {
       return this.block(def.body, scope, false);
     } catch (s) {
       if (s instanceof ReturnSignal) return s.value;
-      if (s instanceof BreakSignal || s instanceof ContinueSignal) throw new RhaiError("runtime", "'break' or 'continue' outside a loop", pos(def.span));
       throw s;
     } finally {
       this.depth--;
@@ -110,7 +109,6 @@ export class Interpreter {
       return this.block(this.program.main, scope, true);
     } catch (s) {
       if (s instanceof ReturnSignal) return s.value;
-      if (s instanceof BreakSignal || s instanceof ContinueSignal) throw new RhaiError("runtime", "'break' or 'continue' outside a loop");
       throw s;
     }
   }

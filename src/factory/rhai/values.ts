@@ -200,7 +200,8 @@ export function toJson(v: Value, path = "result"): Json {
   if (Array.isArray(v)) return v.map((x, i) => toJson(x, `${path}[${i}]`));
   if (v instanceof Map) {
     const o: { [k: string]: Json } = {};
-    for (const k of sortedKeys(v)) o[k] = toJson(v.get(k)!, `${path}.${k}`);
+    // defineProperty: a `__proto__` key must stay an own property, not set the prototype.
+    for (const k of sortedKeys(v)) Object.defineProperty(o, k, { value: toJson(v.get(k)!, `${path}.${k}`), enumerable: true, writable: true, configurable: true });
     return o;
   }
   throw new RhaiError("output", `${path} is a range, which has no JSON form`);
