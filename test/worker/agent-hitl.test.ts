@@ -186,8 +186,8 @@ describe("agent edit and replan events", () => {
     const approved = await respond(w.owner.bearer, edit.body.id, { decision: "approve" });
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
     expect(approved.body).toMatchObject({ status: "completed", userDecision: "approve", userId: w.owner.userId });
-    // The answer reads the event, then the edit reads and writes: three round trips.
-    expect(await roundTrips(approved.requestId)).toMatchObject({ neon: 3 });
+    // The answer applies the stored proposal in the same batch.
+    expect(await roundTrips(approved.requestId)).toMatchObject({ neon: 1 });
     expect(await planOf(planId)).toMatchObject({ currentVersion: 2, totalTodos: 2 });
     const versions = await call("GET", `/api/v1/agent/plans/${planId}/versions`, { token: w.owner.bearer });
     expect(versions.body.items.map((v: any) => [v.changeType, v.changeReason])).toEqual([["create", null], ["user_edit", "c instead of b"]]);
