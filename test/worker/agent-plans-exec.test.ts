@@ -149,6 +149,7 @@ describe("agent plan execution", () => {
 
     const rejected = await onTodo(manager.bearer, ids.x!, "reject", { reason: "too risky" });
     expect(rejected.body).toMatchObject({ status: "cancelled", rejectionReason: "too risky" });
+    expect(await roundTrips(rejected.requestId)).toMatchObject({ neon: 1 });
     expect(await statusOf(planId)).toMatchObject({ x: "cancelled", y: "blocked", a: "in_progress", b: "pending" });
     const events2 = (await read(planId))[3];
     expect(events2.map((e) => [e.todoId, e.status, e.userDecision]).sort()).toEqual([[ids.a, "completed", "approve"], [ids.x, "completed", "reject"]].sort());
@@ -160,7 +161,9 @@ describe("agent plan execution", () => {
     const skipped = await onTodo(w.owner.bearer, ids.a!, "skip");
     expect(skipped.body.status).toBe("skipped");
     expect(await roundTrips(skipped.requestId)).toMatchObject({ neon: 1 });
-    expect((await onTodo(w.owner.bearer, ids.c!, "cancel")).body.status).toBe("cancelled");
+    const cancelled = await onTodo(w.owner.bearer, ids.c!, "cancel");
+    expect(cancelled.body.status).toBe("cancelled");
+    expect(await roundTrips(cancelled.requestId)).toMatchObject({ neon: 1 });
     expect(await statusOf(planId)).toEqual({ a: "skipped", b: "pending", c: "cancelled", d: "blocked" });
     expectProblem(await onTodo(w.owner.bearer, ids.c!, "skip"), 409, "invalid_state");
     const [b] = (await claim(w, planId, 5)).body.items;
