@@ -71,7 +71,7 @@ const openOnPlan = agentRoute(
     method: "post",
     path: "/plans/{id}/events",
     tags,
-    summary: "Open a plan_review, pause, resume or cancel event on a plan, for a person to answer",
+    summary: "Open a plan_review, pause, resume, cancel, edit or replan event on a plan, for a person to answer",
     request: { params: IdParam, body: jsonBody(PlanEventInput) },
     responses: { 201: json(HitlEvent, "Opened") },
   },
