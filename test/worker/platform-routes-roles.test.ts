@@ -263,6 +263,8 @@ const roleToken = (role: Role) => token({ roles: role === "none" ? [] : [role], 
 
 const outcome = (res: CallResult) => `${res.status}${res.body?.code ? ` ${res.body.code}` : ""}`;
 
+// The two walks below grow with every route (each role's or spoofed token's requests run in turn),
+// past the default 30 s on a loaded machine: they get their own timeout.
 describe("role matrix over /openapi.json", () => {
   it("covers every operation /openapi.json lists, and nothing else", async () => {
     const listed = (await operations()).map((op) => op.key);
@@ -285,7 +287,7 @@ describe("role matrix over /openapi.json", () => {
       if (!ok) wrong.push(`${op.key} as ${role}: expected ${refused ? "403" : "not refused"}, got ${outcome(res)}`);
     }
     expect(wrong).toEqual([]);
-  });
+  }, 120_000);
 
   it("answers tokens with spoofed roles exactly as a token without roles, on every operation", async () => {
     const ops = (await operations()).filter((op) => op.key in MATRIX);
@@ -300,5 +302,5 @@ describe("role matrix over /openapi.json", () => {
     );
     expect(differing).toEqual([]);
     expect(spoofed).toHaveLength(spoofedRoleSets().length);
-  });
+  }, 120_000);
 });
