@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { keyset } from "../platform/paging";
 import { ApiError, fieldError, notFound } from "../platform/problem";
 import { json, jsonBody } from "../platform/route";
+import { relayAfterResponse } from "../platform/relay";
 import { createRouter } from "../platform/router";
 import { pageOf, PageQuery, uuidParams } from "../platform/schemas";
 import { columnsOf } from "../platform/table-schema";
@@ -110,6 +111,7 @@ function moveHandler(name: MoveName, route: FactoryAccess) {
     const results = (await runFactory(c, route, statements)) as unknown[];
     const row = (results.at(-1) as Row[])[0];
     if (!(results[moveAt] as { rows: unknown[] }).rows.length) throw refused(id, name, row, c.var.principal!.userId);
+    if (name === "approve" || name === "promote") relayAfterResponse(c);
     return c.json(withoutExtras(row!), 200);
   };
 }
@@ -135,7 +137,10 @@ export const deploymentRoutes = createRouter()
     };
     const [inserted, , state] = await runFactory(c, requestDeployment, insertDeployment(db, userActor(c), request));
     const row = changedRows(ruleDeployments, inserted)[0];
-    if (row) return c.json(row, 201);
+    if (row) {
+      relayAfterResponse(c);
+      return c.json(row, 201);
+    }
     const s = state[0]!;
     if (!s.ruleset) throw notFound(`ruleset ${rulesetId}`);
     if (s.compileStatus === null) throw notFound(`version ${body.version} of ruleset ${rulesetId}`);

@@ -4,6 +4,7 @@ import { JsonObject } from "../platform/input";
 import { keyset } from "../platform/paging";
 import { ApiError, notFound } from "../platform/problem";
 import { json, jsonBody } from "../platform/route";
+import { relayAfterResponse } from "../platform/relay";
 import { createRouter } from "../platform/router";
 import { pageOf, PageQuery } from "../platform/schemas";
 import { columnsOf } from "../platform/table-schema";
@@ -107,6 +108,7 @@ export const ruleScriptRoutes = createRouter()
     const [, inserted, , , state, conflicts] = await runFactory(c, createVersion, insertVersion(db, userActor(c), tenantId, version, compiled.findings));
     const row = changedRows(ruleScripts, inserted)[0];
     if (!row || !state[0]!.ruleset) throw notFound(`ruleset ${rulesetId}`);
+    if (row.compileStatus === "compiled") relayAfterResponse(c);
     return c.json({ ...row, conflicts }, 201);
   })
   .openapi(listVersions, async (c) => {
