@@ -156,7 +156,8 @@ export function deploymentRow(db: Database, id: string) {
   return db
     .select({
       ...columnsOf(D),
-      otherCanary: sql<string | null>`(select c.id from ${D} c where c.ruleset_id = ${D.rulesetId} and c.status = 'canary' and c.id <> ${D.id} limit 1)`,
+      // Columns in a select list render unqualified: name the outer row explicitly.
+      otherCanary: sql<string | null>`(select c.id from ${D} c where c.ruleset_id = ${col("rule_deployments", "ruleset_id")} and c.status = 'canary' and c.id <> ${col("rule_deployments", "id")} limit 1)`,
     })
     .from(D)
     .where(eq(D.id, id));
