@@ -2,8 +2,7 @@ import { and, eq, sql } from "drizzle-orm";
 import { expect } from "vitest";
 import { auditLogs } from "../../src/factory/schema";
 import { runAs } from "../../src/platform/db";
-import { toEnvelope, type ClaimedEvent } from "../../src/platform/relay";
-import { deliver } from "./exam-events-helpers";
+import type { ClaimedEvent } from "../../src/platform/relay";
 import { as, db, type FactoryUser } from "./factory-helpers";
 import { call, roundTrips } from "./helpers";
 import { SPEC_SCRIPT } from "./factory-rhai-helpers";
@@ -59,17 +58,8 @@ export async function auditRows(admin: FactoryUser, resourceId: string) {
 
 /** The outbox events written for one entity (rule_scripts or rule_deployments id), oldest first. */
 export async function outboxFor(entityId: string): Promise<ClaimedEvent[]> {
-  const { rows } = await db.execute<ClaimedEvent & Record<string, unknown>>(sql`
+  const { rows } = await db.execute<Omit<ClaimedEvent, "occurredAt"> & { occurredAt: string }>(sql`
     select id, system, event_type as "eventType", occurred_at as "occurredAt", actor_id as "actorId", entity_id as "entityId", payload
     from app.outbox_events where entity_id = ${entityId} order by occurred_at`);
-  return rows;
-}
-
-/** Hands the entity's outbox events to the Worker's queue handler, as the relay and the queue would. */
-export async function deliverEvents(entityId: string) {
-  const events = (await outboxFor(entityId)).map((e) => toEnvelope({ ...e, occurredAt: new Date(e.occurredAt as unknown as string) }));
-  expect(events.length).toBeGreaterThan(0);
-  const result = await deliver(events.map((body) => ({ body })));
-  expect(result.retryMessages).toEqual([]);
-  return events;
+  return rows.map((r) => ({ ...r, occurredAt: new Date(r.occurredAt) }));
 }
