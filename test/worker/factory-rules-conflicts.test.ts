@@ -40,7 +40,8 @@ describe("factory rule conflicts", () => {
   it("TC-RULE-002: a new version that answers critical where the active one says normal is an output_conflict of severity high", async () => {
     const { tenantId, admin } = await seedTenant();
     const approver = await seedUser(tenantId, "approver");
-    await storeInput(admin, SPEC_INPUT);
+    // A stored input far from the grid: its line shows the comparison read the tenant's stored inputs (they come first).
+    await storeInput(admin, { ...SPEC_INPUT, line_code: "L77", metrics: { defect_rate: 0.5 }, context: { target_defect_rate: 0.3 } });
     const rs = await ruleset(admin);
     await version(admin, rs.id);
     await move(approver, (await deploy(admin, rs.id, { version: 1 })).id, "approve");
@@ -51,6 +52,7 @@ describe("factory rule conflicts", () => {
     expect(others).toEqual([]);
     expect(found).toMatchObject({ conflictType: "output_conflict", severity: "high", ruleVersion1: 1, ruleVersion2: 2, otherRulesetId: null, resolutionStatus: "unresolved" });
     expect(found!.description).toMatch(new RegExp(`^version 2 of ruleset '${rs.name}' and version 1 of ruleset '${rs.name}' answer \\d+ of \\d+ inputs differently; e\\.g\\. .+: normal against critical$`));
+    expect(found!.description).toContain('"line_code":"L77"');
     const high = await call("GET", `${RULES}/conflicts?severity=high&status=unresolved&type=output_conflict`, { token: admin.bearer });
     expect(high.body.items.map((c: Conflict) => c.id)).toEqual([found!.id]);
     await expectOneRoundTrip(high.requestId);
