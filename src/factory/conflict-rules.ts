@@ -4,7 +4,7 @@
  * "Conflicts"). rule-engine.ts runs the scripts and feeds the results here.
  */
 
-export const VERDICT_LEVEL: Record<string, number> = { normal: 0, warning: 1, critical: 2 };
+const VERDICT_LEVEL: Record<string, number> = { normal: 0, warning: 1, critical: 2 };
 
 /** One script's answer for one input: its `result` (null when it gave none), or the error it stopped with. */
 export type Outcome = { ok: true; result: string | null } | { ok: false; error: string };

@@ -1,4 +1,4 @@
-import { disagreements, gridInputs, outcomeText, outputConflictSeverity, type ConflictScope, type Outcome, type Probe } from "./conflict-rules";
+import { disagreements, gridInputs, outcomeText, outputConflictSeverity, type ConflictScope, type Outcome, type Probe, type Severity } from "./conflict-rules";
 import { callCycles, comparisonConstants, compile, conditionsMatching, probeValues, run, testCoverage, type Program } from "./rhai";
 
 /**
@@ -8,7 +8,6 @@ import { callCycles, comparisonConstants, compile, conditionsMatching, probeValu
  */
 
 type Json = Record<string, unknown>;
-type Severity = "low" | "medium" | "high" | "critical";
 
 export interface Finding {
   conflictType: "output_conflict" | "condition_overlap" | "circular_dependency";
