@@ -5,6 +5,7 @@ import { startLocalStack } from "../../local/stack";
 import { createScratchDatabase } from "../../local/scratch-db";
 import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
 import { startJwksServer } from "./jwks-server";
+import { startOpenAiServer } from "./openai-server";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -17,7 +18,9 @@ declare module "vitest" {
 /**
  * Starts the local Neon and Upstash endpoints once per run: the real servers on 127.0.0.1 when
  * reachable (fresh database per run), else the embedded backends (TEST_BACKENDS=embedded forces
- * them). Generates the run's signing keys and serves a JWKS for the key-rotation tests.
+ * them). Generates the run's signing keys and serves a JWKS for the key-rotation tests, and starts
+ * the local OpenAI-compatible server the factory's LLM calls go to (FACTORY_LLM_*; a short timeout
+ * so its slow answers time out quickly).
  */
 export default async function setup(project: TestProject) {
   const embedded = process.env.TEST_BACKENDS === "embedded";
@@ -32,6 +35,7 @@ export default async function setup(project: TestProject) {
   const fuzz = scratch ? await isolatedDatabase(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres") : null;
   const rsa = await generateKeyPair("RS256", { extractable: true });
   const jwks = await startJwksServer();
+  const llm = await startOpenAiServer();
 
   project.provide("stackUrl", stack.url);
   project.provide("backends", stack.backends);
@@ -47,12 +51,18 @@ export default async function setup(project: TestProject) {
     TEST_RSA_PUBLIC_JWK: JSON.stringify(await exportJWK(rsa.publicKey)),
     TEST_JWKS_URL: jwks.url,
     TEST_STACK_URL: stack.url,
+    FACTORY_LLM_BASE_URL: llm.url,
+    FACTORY_LLM_API_KEY: llm.apiKey,
+    FACTORY_LLM_MODEL: "gpt-4o",
+    FACTORY_LLM_FALLBACK_MODEL: "gpt-4o-mini",
+    FACTORY_LLM_TIMEOUT_MS: "1500",
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
 
   return async () => {
     await jwks.stop();
+    await llm.stop();
     await stack.stop();
     await scratch?.drop();
     await fuzz?.drop();
