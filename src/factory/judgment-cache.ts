@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import { JUDGMENT_RESULTS, RecommendedAction } from "./judgment-verdict";
+import { RecommendedAction } from "./judgment-verdict";
+import { JUDGMENT_RESULTS } from "./schema";
 
 /** judgment_cache.ttl_seconds' default (§4.2), used when the tenant's settings name no other. */
 export const DEFAULT_CACHE_TTL_SEC = 3600;

@@ -1,12 +1,12 @@
 import type { BatchItem } from "drizzle-orm/batch";
-import type { Principal } from "../platform/auth";
+import type { Context } from "hono";
 import { inputHash } from "../platform/canonical-json";
-import type { Variables } from "../platform/context";
+import type { AppEnv } from "../platform/context";
 import { countToday, dailyQuotaExceeded, utcDay } from "../platform/daily-quota";
-import { runAs } from "../platform/db";
-import { orFallback } from "../platform/redis";
 import { ApiError, fieldError, notFound } from "../platform/problem";
-import { authorize } from "./access";
+import { orFallback } from "../platform/redis";
+import { requestOrigin } from "../platform/request-origin";
+import { runFactory, tenantOf, type FactoryAccess } from "./access";
 import { judgeByLlm, chooseJudgmentPrompt, renderJudgmentPrompt, type LlmOutcome, type PromptRow } from "./judge-llm";
 import { judgeByRules, type DeployedScript, type RuleOutcome } from "./judge-rules";
 import { cacheScope, DEFAULT_CACHE_TTL_SEC, judgmentCacheKey, readCachedJudgment, type CachedJudgment, type JudgmentMethod } from "./judgment-cache";
@@ -26,8 +26,6 @@ export interface ExecuteRequest {
 /** Each tenant's judgments of one UTC day (max_judgments_per_day). */
 export const judgmentQuotaKey = (tenantId: string, day: string) => `quota:judgments:${tenantId}:${day}`;
 
-const EXECUTE = "judgment:execute";
-
 /** The method a request asks for: as named, else rules when it names a ruleset, else the LLM. */
 export function methodOf(req: Pick<ExecuteRequest, "method" | "rulesetId">): JudgmentMethod {
   const method = req.method ?? (req.rulesetId ? "rule_only" : "llm_only");
@@ -40,9 +38,10 @@ const numberSetting = (settings: Record<string, unknown>, name: string, fallback
   return typeof v === "number" && ok(v) ? v : fallback;
 };
 
-interface Context {
-  vars: Variables;
-  principal: Principal;
+interface Run {
+  c: Context<AppEnv>;
+  route: FactoryAccess;
+  userId: string;
   tenantId: string;
   traceId: string;
   started: number;
@@ -54,8 +53,10 @@ interface Context {
  * conditional on the quota, and the mirror's hit count); a miss adds the Postgres batch that reads
  * what the method needs and a Redis SET of the new entry.
  */
-export async function executeJudgment(ctx: Context, req: ExecuteRequest): Promise<JudgmentRow> {
-  const { vars, tenantId } = ctx;
+export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, req: ExecuteRequest): Promise<JudgmentRow> {
+  const ctx: Run = { c, route, userId: c.var.principal!.userId, tenantId: tenantOf(c.var.principal!), traceId: requestOrigin(c).traceId, started: Date.now() };
+  const { tenantId } = ctx;
+  const vars = c.var;
   const method = methodOf(req);
   const hash = await inputHash(req.inputData);
   const cacheKey = judgmentCacheKey(cacheScope({ workflowId: req.workflowId, rulesetId: req.rulesetId, method, tenantId }), hash);
@@ -68,9 +69,8 @@ export async function executeJudgment(ctx: Context, req: ExecuteRequest): Promis
   if (cached) return serveHit(ctx, req, cached, cacheKey, place, quotaSpent);
 
   const { db } = vars;
-  const [, tenantRows, userRows, workflowRows, rulesetRows, deployments, prompts] = await runAs(db, ctx.principal, [
-    authorize(db, EXECUTE),
-    ...judgmentInputs(db, ctx.principal.userId, { rulesetId: method === "llm_only" ? undefined : req.rulesetId, workflowId: req.workflowId, prompts: method !== "rule_only" }),
+  const [tenantRows, userRows, workflowRows, rulesetRows, deployments, prompts] = await runFactory(c, route, [
+    ...judgmentInputs(db, ctx.userId, { rulesetId: method === "llm_only" ? undefined : req.rulesetId, workflowId: req.workflowId, prompts: method !== "rule_only" }),
   ] as const);
   const tenant = tenantRows[0]!;
   if (place > tenant.limit) throw quotaSpent(tenant.limit);
@@ -121,14 +121,14 @@ export async function executeJudgment(ctx: Context, req: ExecuteRequest): Promis
     cacheHit: false,
     cacheKey: cacheable ? cacheKey : null,
     latencyMs: Date.now() - ctx.started,
-    createdBy: ctx.principal.userId,
+    createdBy: ctx.userId,
     traceId: ctx.traceId,
     metadata: { input_hash: hash, ...(rules?.ran ? { rule_version: rules.ran.version, deployment_id: rules.ran.deploymentId, deployment_status: rules.ran.deploymentStatus } : {}) },
   };
-  const writes: BatchItem<"pg">[] = [authorize(db, EXECUTE), insertJudgment(db, judgment, place), judgmentQuota(db)];
+  const writes: BatchItem<"pg">[] = [insertJudgment(db, judgment, place), judgmentQuota(db)];
   if (llm?.calls.length) writes.push(insertLlmCalls(db, llm.calls.map((call) => ({ ...call, costEstimateUsd: call.costEstimateUsd === null ? null : call.costEstimateUsd.toFixed(6), tenantId, judgmentExecutionId: id, promptTemplateId: llm!.metadata.prompt_template_id, callType: "judgment" as const, traceId: ctx.traceId }))));
   if (cacheable) writes.push(upsertCacheMirror(db, { tenantId, cacheKey, executionId: id, inputHash: hash, result: verdict.result, confidence: verdict.confidence, ttlSeconds: ttl }));
-  const [, stored, quota] = (await runAs(db, ctx.principal, writes)) as unknown as [unknown, JudgmentRow[], { limit: number }[]];
+  const [stored, quota] = (await runFactory(c, route, writes)) as unknown as [JudgmentRow[], { limit: number }[]];
   const row = stored[0];
   if (!row) throw quotaSpent(quota[0]?.limit ?? tenant.limit);
   if (cacheable) {
@@ -147,8 +147,8 @@ function evidenceOf(rules: RuleOutcome | null, llm: LlmOutcome | null): Record<s
 }
 
 /** A hit: the cached verdict recorded as a new judgment (method cache), pointing at the one it repeats. */
-async function serveHit(ctx: Context, req: ExecuteRequest, cached: CachedJudgment, cacheKey: string, place: number, quotaSpent: (limit: number) => ApiError): Promise<JudgmentRow> {
-  const { db } = ctx.vars;
+async function serveHit(ctx: Run, req: ExecuteRequest, cached: CachedJudgment, cacheKey: string, place: number, quotaSpent: (limit: number) => ApiError): Promise<JudgmentRow> {
+  const { db } = ctx.c.var;
   const id = crypto.randomUUID();
   const related = Array.isArray(cached.evidence?.related_judgments) ? (cached.evidence.related_judgments as unknown[]) : [];
   const judgment: NewJudgment = {
@@ -167,12 +167,11 @@ async function serveHit(ctx: Context, req: ExecuteRequest, cached: CachedJudgmen
     cacheHit: true,
     cacheKey,
     latencyMs: Date.now() - ctx.started,
-    createdBy: ctx.principal.userId,
+    createdBy: ctx.userId,
     traceId: ctx.traceId,
     metadata: { cached_judgment_id: cached.executionId, cached_method: cached.methodUsed },
   };
-  const [, stored, quota] = await runAs(db, ctx.principal, [
-    authorize(db, EXECUTE),
+  const [stored, quota] = await runFactory(ctx.c, ctx.route, [
     insertJudgment(db, judgment, place),
     judgmentQuota(db),
     countCacheHit(db, ctx.tenantId, cacheKey, id),

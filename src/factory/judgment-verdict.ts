@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import type { LlmJudgment } from "./llm-answer";
+import { JUDGMENT_RESULTS } from "./schema";
 
-/** judgment_executions.result (§4.1). */
-export const JUDGMENT_RESULTS = ["normal", "warning", "critical", "unknown"] as const;
 export type JudgmentResult = (typeof JUDGMENT_RESULTS)[number];
 
 /** A §4.1 recommended action: `action_type` and whatever that type carries (priority, target, message, workflow_id, …). */
@@ -68,17 +68,8 @@ function describe(value: unknown): string {
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
-/** What the LLM must answer for a judgment (the response is JSON of this shape, else `validation_error`). */
-export const LlmJudgmentAnswer = z.object({
-  result: z.enum(JUDGMENT_RESULTS),
-  confidence: z.number().min(0).max(1),
-  explanation: z.string().min(1).max(10_000),
-  recommended_actions: z.array(RecommendedAction).max(20).default([]),
-  reasoning: z.string().max(10_000).optional(),
-});
-export type LlmJudgmentAnswer = z.infer<typeof LlmJudgmentAnswer>;
-
-export const verdictFromLlm = (answer: LlmJudgmentAnswer): Verdict => ({
+/** The verdict of an LLM answer that passed the judgment schema (llm-answer.ts). */
+export const verdictFromLlm = (answer: LlmJudgment): Verdict => ({
   result: answer.result,
   confidence: answer.confidence,
   explanation: answer.explanation,
