@@ -106,7 +106,7 @@ export async function seedFactory(db: SqlExec): Promise<SeedReport> {
     await run(
       'rulesets',
       `insert into factory.rulesets (tenant_id, name, description, target_kpi, category, is_active, metadata, created_by)
-       values ($1, 'defect_rate', '§5.2 defect-rate rule', 'defect_rate', 'quality', true, '{"entry_function": "judge_defect_rate"}', $2)
+       values ($1, 'defect_rate', '§5.2 defect-rate rule', 'defect_rate', 'quality', true, '{}', $2)
        on conflict (tenant_id, name) do nothing returning id`,
       [DEMO_TENANT_ID, DEMO_ADMIN_ID],
     );

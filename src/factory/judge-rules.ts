@@ -33,20 +33,20 @@ const unknown = (explanation: string): Verdict => ({ result: "unknown", confiden
 
 /**
  * Judges `inputData` by the ruleset's version for this input (rule-routing.ts: canary or active)
- * and returns the verdict with its §4.1 rule_trace. The entry function is the ruleset's
- * `metadata.entry_function`, else the script's first function; its parameters take the input's
- * top-level keys of the same names (§5.2: `metrics`, `context`). Nothing deployed, a script that
+ * and returns the verdict with its §4.1 rule_trace. The entry is the script's first function; its
+ * parameters take the input's top-level keys of the same names (§5.2: `metrics`, `context`). Nothing deployed, a script that
  * does not compile, or a run that fails (limits, type errors) judges `unknown`, saying why.
  */
 export async function judgeByRules(
-  ruleset: { id: string; name: string; metadata: Record<string, unknown> },
+  ruleset: { id: string; name: string },
   deployments: readonly DeployedScript[],
   input: { inputData: Record<string, unknown>; inputHash: string; userGroups: readonly string[]; tenantId: string },
 ): Promise<RuleOutcome> {
   const choice = await chooseVersion(deployments, { inputData: input.inputData, inputHash: input.inputHash, userGroups: input.userGroups }, input.tenantId);
   if (!choice) return { verdict: unknown(`ruleset ${ruleset.name} has no active or canary deployment for this input`), ruleTrace: null, ran: null };
   const deployment = deployments.find((d) => d.id === choice.deploymentId)!;
-  const entry = typeof ruleset.metadata.entry_function === "string" ? ruleset.metadata.entry_function : null;
+  // The script's first function is the entry (docs/factory-rules.md), as the rule routes compile it.
+  const entry = null;
   const ran: RanVersion = { rulesetId: ruleset.id, rulesetName: ruleset.name, version: choice.version, deploymentId: choice.deploymentId, deploymentStatus: choice.status, entry };
   const program = programOf(deployment);
   if (!program.ok) {

@@ -20,7 +20,7 @@ export function judgmentInputs(db: Database, userId: string, need: { rulesetId?:
     db.select({ limit: tenants.maxJudgmentsPerDay, settings: tenants.settings }).from(tenants).where(isCallerTenant),
     db.select({ groups: sql<unknown>`${users.metadata}->'user_groups'` }).from(users).where(eq(users.id, userId)),
     db.select({ id: workflows.id }).from(workflows).where(eq(workflows.id, need.workflowId ?? NO_ID)),
-    db.select({ id: rulesets.id, name: rulesets.name, metadata: rulesets.metadata }).from(rulesets).where(eq(rulesets.id, rulesetId)),
+    db.select({ id: rulesets.id, name: rulesets.name }).from(rulesets).where(eq(rulesets.id, rulesetId)),
     db
       .select({
         id: ruleDeployments.id,

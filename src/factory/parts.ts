@@ -1,11 +1,20 @@
 import { createRouter } from "../platform/router";
 import { defineParts } from "../platform/system";
+import { judgmentQuotaKey } from "./judgment-execute";
+import { judgmentCacheKey } from "./judgment-cache";
+import { judgmentRoutes } from "./judgments.routes";
 
-/** Every factory route, under /api/v1/factory: none until its issue arrives. */
+/** Every factory route, under /api/v1/factory. */
 const router = createRouter();
+router.route("/", judgmentRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
-
+  cacheKeys: {
+    /** §4.2: a judgment's result by scope (workflow, or ruleset and method) and input hash. */
+    judgment: judgmentCacheKey,
+    /** A tenant's judgments of one UTC day (max_judgments_per_day). */
+    judgmentQuota: judgmentQuotaKey,
+  },
 });
