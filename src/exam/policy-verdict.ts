@@ -38,16 +38,3 @@ export function decideVerdict(action: PolicyAction, url: string | undefined, all
   const [practice, plus, mock] = ACTION_RULES[action];
   return { PRACTICE: practice, PRACTICE_PLUS: plus, MOCK: mock, reasonCode: action };
 }
-
-/** CF-Connecting-IP when it is an IP address (else null: the column is inet and the header is the client's to forge). */
-export function clientIp(header: string | undefined): string | null {
-  if (!header || header.length > 45) return null;
-  if (/^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/.test(header)) return header;
-  if (!/^[0-9a-f:.]+$/i.test(header) || !header.includes(":")) return null;
-  try {
-    // The URL parser validates IPv6 literals strictly; the compressed form it returns is what inet accepts.
-    return new URL(`http://[${header}]/`).hostname.slice(1, -1);
-  } catch {
-    return null;
-  }
-}

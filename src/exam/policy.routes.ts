@@ -7,13 +7,12 @@ import { defineRoute, json, jsonBody } from "../platform/route";
 import { PageQuery, pageOf, Timestamp, uuidParams } from "../platform/schemas";
 import { columnsOf, rowSchema } from "../platform/table-schema";
 import { requireRole } from "../platform/auth";
+import { clientIp, MAX_USER_AGENT } from "../platform/request-origin";
 import { refused } from "./access";
 import { MAX_URL_LENGTH } from "./host-allowlist";
-import { clientIp, decideVerdict, POLICY_ACTIONS } from "./policy-verdict";
+import { decideVerdict, POLICY_ACTIONS } from "./policy-verdict";
 import { auditPolicyEvents, SESSION_STATUSES, sessions, VERDICTS } from "./schema";
 import { OPEN_STATES } from "./session-machine";
-
-const MAX_USER_AGENT = 512;
 
 const PolicyEventInput = z
   .object({

@@ -3,10 +3,11 @@ import { defineParts } from "../platform/system";
 import { judgmentQuotaKey } from "./judgment-execute";
 import { judgmentCacheKey } from "./judgment-cache";
 import { judgmentRoutes } from "./judgments.routes";
+import { meRoutes } from "./me.routes";
 
 /** Every factory route, under /api/v1/factory. */
 const router = createRouter();
-router.route("/", judgmentRoutes);
+router.route("/", meRoutes).route("/", judgmentRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { checkReferenceUrl, normalizeHost } from "../../src/exam/host-allowlist";
-import { clientIp, decideVerdict } from "../../src/exam/policy-verdict";
+import { decideVerdict } from "../../src/exam/policy-verdict";
+import { clientIp } from "../../src/platform/request-origin";
 
 const LIST = ["docs.python.org", "Pandas.PyData.org.", "numpy.org", "bücher.example"];
 

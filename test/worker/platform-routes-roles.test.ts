@@ -182,6 +182,11 @@ const MATRIX: Record<string, Case> = {
   "POST /api/v1/agent/plans/{id}/events": { refused: ["viewer"], body: { type: "pause" } },
   "POST /api/v1/agent/todos/{id}/input-request": { refused: ["viewer"], body: { question: "which?" } },
   "POST /api/v1/agent/events/{id}/respond": { refused: ["viewer"], body: { decision: "approve" } },
+
+  // Factory (docs/factory.md, "Permissions"): roles come from users rows, not tokens, and TENANT
+  // is no factory tenant, so every tenant route refuses every token here (403 tenant_unknown);
+  // test/worker/factory-roles.test.ts walks the real matrix.
+  "GET /api/v1/factory/me": { refused: all() },
 };
 
 interface Operation {
