@@ -187,6 +187,10 @@ const MATRIX: Record<string, Case> = {
   // is no factory tenant, so every tenant route refuses every token here (403 tenant_unknown);
   // test/worker/factory-roles.test.ts walks the real matrix.
   "GET /api/v1/factory/me": { refused: all() },
+  "POST /api/v1/factory/judgments/execute": { refused: all(), body: { inputData: { line_code: "L01" }, method: "llm_only" } },
+  "GET /api/v1/factory/judgments": { refused: all() },
+  "GET /api/v1/factory/judgments/{id}": { refused: all() },
+  "POST /api/v1/factory/judgments/{id}/feedback": { refused: all(), body: { feedbackType: "correct" } },
 };
 
 interface Operation {
