@@ -4,10 +4,11 @@ import { judgmentQuotaKey } from "./judgment-execute";
 import { judgmentCacheKey } from "./judgment-cache";
 import { judgmentRoutes } from "./judgments.routes";
 import { meRoutes } from "./me.routes";
+import { promptRoutes } from "./prompts.routes";
 
 /** Every factory route, under /api/v1/factory. */
 const router = createRouter();
-router.route("/", meRoutes).route("/", judgmentRoutes);
+router.route("/", meRoutes).route("/", judgmentRoutes).route("/", promptRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({

@@ -191,6 +191,11 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/factory/judgments": { refused: all() },
   "GET /api/v1/factory/judgments/{id}": { refused: all() },
   "POST /api/v1/factory/judgments/{id}/feedback": { refused: all(), body: { feedbackType: "correct" } },
+  "POST /api/v1/factory/prompts": { refused: all(), body: { name: "p", purpose: "p", templateType: "judgment", bodies: [{ systemPrompt: "s", userPromptTemplate: "u" }] } },
+  "GET /api/v1/factory/prompts": { refused: all() },
+  "GET /api/v1/factory/prompts/{id}": { refused: all() },
+  "POST /api/v1/factory/prompts/{id}/activate": { refused: all() },
+  "POST /api/v1/factory/prompts/{id}/render": { refused: all(), body: { variables: {} } },
 };
 
 interface Operation {
