@@ -181,8 +181,11 @@ function renderNodes(nodes: PromptNode[], data: Record<string, unknown>, frames:
  */
 export function renderTemplate(template: string | PromptNode[], data: Record<string, unknown>, variables: TemplateVariables = {}): string {
   const tree = typeof template === "string" ? parseTemplate(template) : template;
-  const filled: Record<string, unknown> = { ...variables.defaults };
-  for (const [key, value] of Object.entries(data)) if (value !== undefined) filled[key] = value;
+  // fromEntries defines own properties: a "__proto__" key in the data stays data, never a prototype.
+  const filled: Record<string, unknown> = Object.fromEntries([
+    ...Object.entries(variables.defaults ?? {}),
+    ...Object.entries(data).filter(([, value]) => value !== undefined),
+  ]);
   for (const name of variables.required ?? []) {
     if (!Object.hasOwn(filled, name) || filled[name] === null) {
       throw new PromptRenderError("missing_variable", `missing required variable ${name}`, name);

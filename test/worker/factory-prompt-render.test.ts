@@ -103,6 +103,10 @@ describe("prompt rendering (inside workerd: no eval, no new Function)", () => {
       expect(renderError(() => renderTemplate(`{{${path}}}`, { a: "text" })).variable, path).toBe(path);
     }
     expect(renderTemplate("{{l.1}} {{l.length}}", { l: ["a", "b"] })).toBe("b 2");
+    // JSON input can carry a "__proto__" key: it is data like any other.
+    const data = JSON.parse('{"__proto__": {"polluted": "yes"}, "a": {"__proto__": "x"}}') as Record<string, unknown>;
+    expect(renderTemplate("{{__proto__.polluted}} {{a.__proto__}}", data)).toBe("yes x");
+    expect(renderError(() => renderTemplate("{{polluted}}", data)).variable).toBe("polluted");
   });
 
   it("refuses malformed templates with the tag's offset", () => {
