@@ -1,11 +1,17 @@
 import { RhaiError } from "./limits";
-import { cloneValue, display, equals, I64_MAX, I64_MIN, Range, sortedKeys, typeName, type SizeLimits, type Value } from "./values";
+import { display, equals, I64_MAX, I64_MIN, Range, sortedKeys, typeName, type SizeLimits, type Value } from "./values";
+
+/** What a built-in may use: the size limits and a copy charged to the operations budget. */
+export interface BuiltinContext {
+  limits: SizeLimits;
+  copy(v: Value): Value;
+}
 
 /** A built-in function; with `method`, `x.f(a)` means `f(x, a)` and may change `x` in place. */
 export interface Builtin {
   arity: number[];
   method: boolean;
-  call(args: Value[], limits: SizeLimits): Value;
+  call(args: Value[], ctx: BuiltinContext): Value;
 }
 
 const typeError = (name: string, args: Value[]): never => {
@@ -63,11 +69,11 @@ export const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
     {
       arity: [2],
       method: true,
-      call: (args, limits) => {
+      call: (args, { limits, copy }) => {
         const [arr, item = null] = args;
         if (!Array.isArray(arr)) return typeError("push", args);
         if (arr.length + 1 > limits.maxArrayLength) throw new RhaiError("limit", `array grows past the limit of ${limits.maxArrayLength} items`);
-        arr.push(cloneValue(item));
+        arr.push(copy(item));
         return null;
       },
     },
@@ -93,9 +99,9 @@ export const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
     {
       arity: [1],
       method: true,
-      call: (args) => {
+      call: (args, { copy }) => {
         const [m] = args;
-        return m instanceof Map ? sortedKeys(m).map((k) => cloneValue(m.get(k)!)) : typeError("values", args);
+        return m instanceof Map ? sortedKeys(m).map((k) => copy(m.get(k)!)) : typeError("values", args);
       },
     },
   ],
@@ -104,7 +110,7 @@ export const BUILTINS: ReadonlyMap<string, Builtin> = new Map<string, Builtin>([
     {
       arity: [1],
       method: true,
-      call: (args, limits) => {
+      call: (args, { limits }) => {
         const s = display(args[0] ?? null);
         if (s.length > limits.maxStringLength) throw new RhaiError("limit", `string grows past the limit of ${limits.maxStringLength} characters`);
         return s;

@@ -1,7 +1,8 @@
 import type { BinaryOp, Block, Expr, FnDef, Program, Span } from "./ast";
-import { BUILTINS, checkInt } from "./builtins";
+import { BUILTINS, checkInt, type BuiltinContext } from "./builtins";
+import { binaryOp } from "./operators";
 import { RhaiError, type Limits } from "./limits";
-import { cloneValue, compare, display, equals, Range, toJson, typeName, type Json, type RMap, type Value } from "./values";
+import { cloneValue, display, equals, Range, toJson, typeName, type Json, type RMap, type Value } from "./values";
 
 /** One branch decision: an if / else-if condition evaluated, an else taken, a switch case matched. */
 export interface TraceEntry {
@@ -44,19 +45,17 @@ class Scope {
     return undefined;
   }
   /** A detached deep copy, for analysis to evaluate conditions without touching the run. */
-  snapshot(): Scope {
+  snapshot(copy: (v: Value) => Value): Scope {
     const chain: Scope[] = [];
     for (let s: Scope | undefined = this; s; s = s.parent) chain.unshift(s);
-    const copy = new Scope();
-    for (const s of chain) for (const [k, e] of s.vars) copy.vars.set(k, { v: cloneValue(e.v), konst: e.konst });
-    return copy;
+    const out = new Scope();
+    for (const s of chain) for (const [k, e] of s.vars) out.vars.set(k, { v: copy(e.v), konst: e.konst });
+    return out;
   }
 }
 
 const pos = (s: Span) => ({ line: s.line, column: s.column });
 const isObject = (v: Value) => Array.isArray(v) || v instanceof Map;
-/** Arrays and maps are values in Rhai: storing one copies it unless it was just built. */
-const store = (e: Expr, v: Value): Value => (isObject(v) && e.k !== "array" && e.k !== "map" ? cloneValue(v) : v);
 
 export interface RunOptions {
   limits: Limits;
@@ -71,12 +70,18 @@ export class Interpreter {
   private ops = 0;
   private depth = 0;
   private fn: string | null = null;
+  private at: Span | undefined;
   truncated = false;
+  /** Deep copy charged to the operations budget, so copying cannot outrun the limit. */
+  private readonly copy = (v: Value): Value => cloneValue(v, () => this.charge());
+  private readonly ctx: BuiltinContext;
 
   constructor(
     private readonly program: Program,
     private readonly opts: RunOptions,
-  ) {}
+  ) {
+    this.ctx = { limits: opts.limits, copy: this.copy };
+  }
 
   callFunction(def: FnDef, args: Value[], at: Span): Value {
     const { limits } = this.opts;
@@ -92,7 +97,6 @@ export class Interpreter {
       return this.block(def.body, scope, false);
     } catch (s) {
       if (s instanceof ReturnSignal) return s.value;
-      if (s instanceof BreakSignal || s instanceof ContinueSignal) throw new RhaiError("runtime", "'break' or 'continue' outside a loop", pos(def.span));
       throw s;
     } finally {
       this.depth--;
@@ -105,7 +109,6 @@ export class Interpreter {
       return this.block(this.program.main, scope, true);
     } catch (s) {
       if (s instanceof ReturnSignal) return s.value;
-      if (s instanceof BreakSignal || s instanceof ContinueSignal) throw new RhaiError("runtime", "'break' or 'continue' outside a loop");
       throw s;
     }
   }
@@ -117,9 +120,19 @@ export class Interpreter {
   }
 
   private tick(at: Span) {
+    this.at = at;
+    this.charge();
+  }
+
+  private charge() {
     if (++this.ops > this.opts.limits.maxOperations) {
-      throw new RhaiError("limit", `more than ${this.opts.limits.maxOperations} operations (an endless loop?)`, pos(at));
+      throw new RhaiError("limit", `more than ${this.opts.limits.maxOperations} operations (an endless loop?)`, this.at ? pos(this.at) : undefined);
     }
+  }
+
+  /** Arrays and maps are values in Rhai: storing one copies it unless it was just built. */
+  private store(e: Expr, v: Value): Value {
+    return isObject(v) && e.k !== "array" && e.k !== "map" ? this.copy(v) : v;
   }
 
   private block(b: Block, parent: Scope, sameScope: boolean): Value {
@@ -157,12 +170,12 @@ export class Interpreter {
       }
       case "array": {
         if (e.items.length > this.opts.limits.maxArrayLength) throw this.sizeError("array", e.items.length, e.span);
-        return e.items.map((x) => store(x, this.eval(x, scope)));
+        return e.items.map((x) => this.store(x, this.eval(x, scope)));
       }
       case "map": {
         if (e.entries.length > this.opts.limits.maxMapSize) throw this.sizeError("map", e.entries.length, e.span);
         const m: RMap = new Map();
-        for (const [k, x] of e.entries) m.set(k, store(x, this.eval(x, scope)));
+        for (const [k, x] of e.entries) m.set(k, this.store(x, this.eval(x, scope)));
         return m;
       }
       case "unary":
@@ -214,9 +227,9 @@ export class Interpreter {
       case "continue":
         throw new ContinueSignal();
       case "return":
-        throw new ReturnSignal(e.value ? store(e.value, this.eval(e.value, scope)) : null);
+        throw new ReturnSignal(e.value ? this.store(e.value, this.eval(e.value, scope)) : null);
       case "let":
-        scope.vars.set(e.name, { v: e.init ? store(e.init, this.eval(e.init, scope)) : null, konst: e.konst });
+        scope.vars.set(e.name, { v: e.init ? this.store(e.init, this.eval(e.init, scope)) : null, konst: e.konst });
         return null;
       case "assign":
         this.assign(e, scope);
@@ -244,14 +257,14 @@ export class Interpreter {
 
   private call(name: string, argExprs: Expr[], scope: Scope, at: Span): Value {
     const def = this.program.fns.get(name);
-    if (def) return this.callFunction(def, argExprs.map((a) => store(a, this.eval(a, scope))), at);
+    if (def) return this.callFunction(def, argExprs.map((a) => this.store(a, this.eval(a, scope))), at);
     if (name === "push" && argExprs[0]) this.checkMutable(argExprs[0], scope);
     return this.builtin(name, argExprs.map((a) => this.eval(a, scope)), at);
   }
 
   private builtin(name: string, args: Value[], at: Span): Value {
     try {
-      return BUILTINS.get(name)!.call(args, this.opts.limits);
+      return BUILTINS.get(name)!.call(args, this.ctx);
     } catch (err) {
       if (err instanceof RhaiError && err.pos.line === 0) throw new RhaiError(err.kind, err.message, pos(at));
       throw err;
@@ -290,7 +303,7 @@ export class Interpreter {
   private assign(e: Extract<Expr, { k: "assign" }>, scope: Scope) {
     const t = e.target;
     this.checkMutable(t, scope);
-    const rhs = store(e.value, this.eval(e.value, scope));
+    const rhs = this.store(e.value, this.eval(e.value, scope));
     const combine = (old: Value): Value => (e.op === "=" ? rhs : this.binary(e.op.slice(0, -1) as BinaryOp, old, rhs, e.span));
     if (t.k === "var") {
       const hit = scope.find(t.name);
@@ -350,7 +363,7 @@ export class Interpreter {
     for (const item of items) {
       this.tick(e.span);
       const inner = new Scope(scope);
-      inner.vars.set(e.name, { v: cloneValue(item), konst: false });
+      inner.vars.set(e.name, { v: this.copy(item), konst: false });
       if (e.counter) inner.vars.set(e.counter, { v: n, konst: false });
       n++;
       try {
@@ -379,12 +392,12 @@ export class Interpreter {
     for (const [tier, arm] of e.arms.entries()) {
       const base = { branch: arm.id, chain, tier, reached: true, line: arm.span.line, column: arm.span.column };
       if (!arm.cond) {
-        this.record({ ...base, kind: "else", condition: "else", value: null, taken: true });
+        if (this.opts.trace) this.record({ ...base, kind: "else", condition: "else", value: null, taken: true });
         return this.block(arm.body, scope, false);
       }
       const v = this.eval(arm.cond, scope);
       const ok = this.bool(v, "an 'if' condition", arm.cond.span);
-      this.record({ ...base, kind: tier ? "else if" : "if", condition: src.slice(arm.cond.span.start, arm.cond.span.end), value: ok, taken: ok });
+      if (this.opts.trace) this.record({ ...base, kind: tier ? "else if" : "if", condition: src.slice(arm.cond.span.start, arm.cond.span.end), value: ok, taken: ok });
       if (ok) {
         if (this.opts.probe) this.probeArms(e, tier + 1, scope);
         return this.block(arm.body, scope, false);
@@ -395,7 +408,7 @@ export class Interpreter {
 
   /** Analysis only: evaluates the conditions of arms a run skipped, in a copy of the scope. */
   private probeArms(e: Extract<Expr, { k: "if" }>, from: number, scope: Scope) {
-    const copy = scope.snapshot();
+    const copy = scope.snapshot(this.copy);
     for (const [tier, arm] of e.arms.entries()) {
       if (tier < from || !arm.cond) continue;
       const v = this.probeValue(arm.cond, copy);
@@ -408,7 +421,7 @@ export class Interpreter {
 
   /** Analysis only: after a `return`, the `let`s and `if`s that follow in the same block. */
   private probeRest(rest: Expr[], scope: Scope) {
-    const copy = scope.snapshot();
+    const copy = scope.snapshot(this.copy);
     for (const s of rest) {
       if (s.k === "let") copy.vars.set(s.name, { v: s.init ? this.probeValue(s.init, copy) : null, konst: s.konst });
       else if (s.k === "if") this.probeArms(s, 0, copy);
@@ -474,7 +487,7 @@ export class Interpreter {
 
   binary(op: BinaryOp, a: Value, b: Value, at: Span): Value {
     try {
-      return binaryOp(op, a, b, this.opts.limits);
+      return binaryOp(op, a, b, this.ctx);
     } catch (err) {
       if (err instanceof RhaiError && err.pos.line === 0) throw new RhaiError(err.kind, err.message, pos(at));
       throw err;
@@ -493,120 +506,4 @@ function safeJson(v: Value): Json {
   } catch {
     return display(v);
   }
-}
-
-const mismatch = (op: string, a: Value, b: Value): never => {
-  throw new RhaiError("type", `operator '${op}' is not defined for ${typeName(a)} and ${typeName(b)}`);
-};
-
-/** Rhai's binary operators on two values (integer ops checked for i64 overflow). */
-export function binaryOp(op: BinaryOp, a: Value, b: Value, limits: Pick<Limits, "maxStringLength" | "maxArrayLength">): Value {
-  switch (op) {
-    case "==":
-    case "!=":
-    case "<":
-    case "<=":
-    case ">":
-    case ">=": {
-      if (op === "==" || op === "!=") {
-        if ((Array.isArray(a) && Array.isArray(b)) || (a instanceof Map && b instanceof Map) || (a instanceof Range && b instanceof Range)) {
-          return equals(a, b) === (op === "==");
-        }
-      }
-      const c = compare(a, b);
-      if (c === "different") return op === "!=";
-      if (c === "unordered") return mismatch(op, a, b);
-      if (Number.isNaN(c)) return false;
-      return op === "==" ? c === 0 : op === "!=" ? c !== 0 : op === "<" ? c < 0 : op === "<=" ? c <= 0 : op === ">" ? c > 0 : c >= 0;
-    }
-    case "in":
-    case "!in":
-      return contains(b, a, op) === (op === "in");
-    case "..":
-    case "..=":
-      if (typeof a !== "bigint" || typeof b !== "bigint") return mismatch(op, a, b);
-      return new Range(a, b, op === "..=");
-  }
-  if (op === "+") {
-    if (typeof a === "string" || typeof b === "string") {
-      const s = (typeof a === "string" ? a : display(a)) + (typeof b === "string" ? b : display(b));
-      if (s.length > limits.maxStringLength) throw new RhaiError("limit", `string grows past the limit of ${limits.maxStringLength} characters`);
-      return s;
-    }
-    if (Array.isArray(a) && Array.isArray(b)) {
-      if (a.length + b.length > limits.maxArrayLength) throw new RhaiError("limit", `array grows past the limit of ${limits.maxArrayLength} items`);
-      return [...a, ...b].map(cloneValue);
-    }
-  }
-  if (typeof a === "boolean" && typeof b === "boolean") {
-    if (op === "&") return a && b;
-    if (op === "|") return a || b;
-    if (op === "^") return a !== b;
-    return mismatch(op, a, b);
-  }
-  if (typeof a === "bigint" && typeof b === "bigint") return intOp(op, a, b);
-  if ((typeof a === "bigint" || typeof a === "number") && (typeof b === "bigint" || typeof b === "number")) {
-    const x = Number(a);
-    const y = Number(b);
-    switch (op) {
-      case "+":
-        return x + y;
-      case "-":
-        return x - y;
-      case "*":
-        return x * y;
-      case "/":
-        return x / y;
-      case "%":
-        return x % y;
-      case "**":
-        return x ** y;
-    }
-  }
-  return mismatch(op, a, b);
-}
-
-function intOp(op: BinaryOp, a: bigint, b: bigint): Value {
-  const what = `${a} ${op} ${b}`;
-  switch (op) {
-    case "+":
-      return checkInt(a + b, what);
-    case "-":
-      return checkInt(a - b, what);
-    case "*":
-      return checkInt(a * b, what);
-    case "/":
-      if (b === 0n) throw new RhaiError("runtime", `division by zero: ${what}`);
-      return checkInt(a / b, what);
-    case "%":
-      if (b === 0n) throw new RhaiError("runtime", `division by zero: ${what}`);
-      return a % b;
-    case "**":
-      if (b < 0n) throw new RhaiError("runtime", `integer raised to a negative power: ${what}`);
-      if (b > 63n && a !== 0n && a !== 1n && a !== -1n) throw new RhaiError("runtime", `integer overflow: ${what}`);
-      return checkInt(a ** b, what);
-    case "&":
-      return a & b;
-    case "|":
-      return a | b;
-    case "^":
-      return a ^ b;
-    case "<<":
-    case ">>": {
-      // Rhai: a negative shift shifts the other way; shifting by 64 or more is an error.
-      const left = (op === "<<") === b >= 0n;
-      const n = b < 0n ? -b : b;
-      if (n >= 64n) throw new RhaiError("runtime", `shift by ${b} bits: ${what}`);
-      return left ? BigInt.asIntN(64, a << n) : a >> n;
-    }
-  }
-  return mismatch(op, a, b);
-}
-
-function contains(container: Value, x: Value, op: string): boolean {
-  if (Array.isArray(container)) return container.some((e) => equals(e, x));
-  if (typeof container === "string" && typeof x === "string") return container.includes(x);
-  if (container instanceof Map && typeof x === "string") return container.has(x);
-  if (container instanceof Range && typeof x === "bigint") return container.contains(x);
-  return mismatch(op, x, container);
 }

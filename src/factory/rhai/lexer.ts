@@ -149,7 +149,7 @@ export function tokenize(src: string): Token[] {
       const c = src[i] ?? "";
       if (inTemplate && c === "}" && depth === 0) {
         advance();
-        out.push({ ...tok, type: "eof", start: i - 1, end: i - 1 });
+        out.push({ ...tok, type: "eof", text: "}", start: i - 1, end: i - 1 });
         return out;
       }
       if (/[0-9]/.test(c)) number(tok);

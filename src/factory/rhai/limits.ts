@@ -3,7 +3,7 @@
  * a loop, a recursion or a growing string must stop with an error instead of stalling the Worker.
  */
 export interface Limits {
-  /** Expression evaluations and loop iterations counted together (Rhai's "operations"). */
+  /** Expression evaluations, loop iterations and array/map elements copied, counted together (Rhai's "operations", plus copies). */
   maxOperations: number;
   /** Nested function calls; the entry function is level 1. */
   maxCallDepth: number;
@@ -13,6 +13,8 @@ export interface Limits {
   maxStringLength: number;
   maxArrayLength: number;
   maxMapSize: number;
+  /** Nesting of arrays and objects in the input data. */
+  maxInputDepth: number;
   /** Characters of script source accepted by compile(). */
   maxSourceLength: number;
   /** Entries recorded by trace(); later ones are dropped and the trace says it was truncated. */
@@ -26,6 +28,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxStringLength: 65_536,
   maxArrayLength: 10_000,
   maxMapSize: 10_000,
+  maxInputDepth: 32,
   maxSourceLength: 100_000,
   maxTraceEntries: 1_000,
 });

@@ -65,6 +65,8 @@ class Parser {
   private i = 0;
   private depth = 0;
   private inFn = false;
+  /** Loops around the current position: `break` and `continue` need one. */
+  private loops = 0;
 
   constructor(
     private readonly toks: Token[],
@@ -94,7 +96,7 @@ class Parser {
     throw new RhaiSyntaxError(message, { line: at.line, column: at.column });
   }
   private describe(t: Token): string {
-    if (t.type === "eof") return "the end of the script";
+    if (t.type === "eof") return t.text === "}" ? "'}'" : "the end of the script";
     if (t.type === "string" || t.type === "template") return "a string";
     return `'${this.src.slice(t.start, t.end)}'`;
   }
@@ -184,10 +186,12 @@ class Parser {
       const value = this.endsStatement() ? undefined : this.expr();
       s = { k: "return", value, span: this.spanFrom(t) };
     } else if (this.isKw("break")) {
+      if (!this.loops) this.failAt("'break' outside a loop", t);
       this.next();
       const value = this.endsStatement() ? undefined : this.expr();
       s = { k: "break", value, span: this.spanFrom(t) };
     } else if (this.isKw("continue")) {
+      if (!this.loops) this.failAt("'continue' outside a loop", t);
       this.next();
       s = { k: "continue", span: this.spanFrom(t) };
     } else if (this.isP("{")) {
@@ -350,6 +354,7 @@ class Parser {
     const p = new Parser(toks, this.src, this.maxDepth, this.calls);
     p.depth = this.depth;
     p.inFn = this.inFn;
+    p.loops = this.loops;
     if (p.at("eof")) this.failAt("empty ${} in a back-tick string", at);
     const e = p.expr();
     if (!p.at("eof")) p.failAt(`expected '}' to close \${, found ${p.describe(p.peek())}`, p.peek());
@@ -386,11 +391,11 @@ class Parser {
       case "while": {
         this.next();
         const cond = this.expr();
-        return { k: "while", cond, body: this.block(), span: this.spanFrom(t) };
+        return { k: "while", cond, body: this.loopBody(), span: this.spanFrom(t) };
       }
       case "loop":
         this.next();
-        return { k: "loop", body: this.block(), span: this.spanFrom(t) };
+        return { k: "loop", body: this.loopBody(), span: this.spanFrom(t) };
       case "for": {
         this.next();
         let name: string;
@@ -405,10 +410,19 @@ class Parser {
         if (!this.isKw("in")) this.failAt(`expected 'in' after the loop variable, found ${this.describe(this.peek())}`, this.peek());
         this.next();
         const iter = this.expr();
-        return { k: "for", name, counter, iter, body: this.block(), span: this.spanFrom(t) };
+        return { k: "for", name, counter, iter, body: this.loopBody(), span: this.spanFrom(t) };
       }
     }
     return this.failAt(`'${t.text}' cannot start an expression`, t);
+  }
+
+  private loopBody(): Block {
+    this.loops++;
+    try {
+      return this.block();
+    } finally {
+      this.loops--;
+    }
   }
 
   private ifExpr(): Expr {

@@ -40,12 +40,18 @@ export function typeName(v: Value): string {
   return "range";
 }
 
-/** Deep copy of arrays and maps (other values are immutable). */
-export function cloneValue(v: Value): Value {
-  if (Array.isArray(v)) return v.map(cloneValue);
+/**
+ * Deep copy of arrays and maps (other values are immutable). `count` is called once per value
+ * visited, elements included: the interpreter charges copies to the operations budget.
+ */
+export function cloneValue(v: Value, count?: () => void): Value {
+  count?.();
+  if (Array.isArray(v)) {
+    return v.map((x) => cloneValue(x, count));
+  }
   if (v instanceof Map) {
     const m: RMap = new Map();
-    for (const [k, x] of v) m.set(k, cloneValue(x));
+    for (const [k, x] of v) m.set(k, cloneValue(x, count));
     return m;
   }
   return v;
@@ -145,14 +151,16 @@ export interface SizeLimits {
   maxStringLength: number;
   maxArrayLength: number;
   maxMapSize: number;
+  maxInputDepth: number;
 }
 
 /**
  * Input data → Rhai values. JSON numbers that are integers within i64 become INT, others FLOAT
  * (JSON cannot tell `1.0` from `1` once parsed, so `1.0` arrives as INT 1); null becomes `()`.
  */
-export function fromJson(x: unknown, limits: SizeLimits, path = ""): Value {
+export function fromJson(x: unknown, limits: SizeLimits, path = "", depth = 0): Value {
   if (x === null || x === undefined) return null;
+  if (depth > limits.maxInputDepth) throw new RhaiError("input", `input ${path} nests deeper than ${limits.maxInputDepth} levels`);
   switch (typeof x) {
     case "boolean":
       return x;
@@ -165,11 +173,11 @@ export function fromJson(x: unknown, limits: SizeLimits, path = ""): Value {
     case "object":
       if (Array.isArray(x)) {
         if (x.length > limits.maxArrayLength) throw new RhaiError("input", `input ${path || "value"} is an array of ${x.length} items, over the limit of ${limits.maxArrayLength}`);
-        return x.map((e, i) => fromJson(e, limits, `${path}[${i}]`));
+        return x.map((e, i) => fromJson(e, limits, `${path}[${i}]`, depth + 1));
       } else {
         const entries = Object.entries(x as Record<string, unknown>);
         if (entries.length > limits.maxMapSize) throw new RhaiError("input", `input ${path || "value"} is an object of ${entries.length} properties, over the limit of ${limits.maxMapSize}`);
-        return new Map(entries.map(([k, e]) => [k, fromJson(e, limits, path ? `${path}.${k}` : k)]));
+        return new Map(entries.map(([k, e]) => [k, fromJson(e, limits, path ? `${path}.${k}` : k, depth + 1)]));
       }
   }
   throw new RhaiError("input", `input ${path || "value"} has type ${typeof x}, which JSON does not carry`);
@@ -192,7 +200,8 @@ export function toJson(v: Value, path = "result"): Json {
   if (Array.isArray(v)) return v.map((x, i) => toJson(x, `${path}[${i}]`));
   if (v instanceof Map) {
     const o: { [k: string]: Json } = {};
-    for (const k of sortedKeys(v)) o[k] = toJson(v.get(k)!, `${path}.${k}`);
+    // defineProperty: a `__proto__` key must stay an own property, not set the prototype.
+    for (const k of sortedKeys(v)) Object.defineProperty(o, k, { value: toJson(v.get(k)!, `${path}.${k}`), enumerable: true, writable: true, configurable: true });
     return o;
   }
   throw new RhaiError("output", `${path} is a range, which has no JSON form`);
