@@ -1,7 +1,7 @@
 /**
  * §5.4 conflict rules that need no interpreter: the grid of inputs around a script's constants,
- * how two evaluations disagree, and the severity of each conflict (docs/factory-rules.md,
- * "Conflicts"). conflict-detect.ts runs the scripts and feeds the results here.
+ * how two evaluations disagree, and the severity of an output_conflict (docs/factory-rules.md,
+ * "Conflicts"). rule-engine.ts runs the scripts and feeds the results here.
  */
 
 export const VERDICT_LEVEL: Record<string, number> = { normal: 0, warning: 1, critical: 2 };
@@ -37,41 +37,6 @@ export function outputConflictSeverity(scope: ConflictScope, widest: number): Se
   return widest >= 2 ? "high" : "medium";
 }
 
-/** condition_overlap: branches that both match and lead to different results are medium; same result low. */
-export function overlapSeverity(sameResult: boolean): Severity {
-  return sameResult ? "low" : "medium";
-}
-
-/** circular_dependency: high when the entry function is on the cycle (every call may recurse), medium otherwise. */
-export function cycleSeverity(entryOnCycle: boolean): Severity {
-  return entryOnCycle ? "high" : "medium";
-}
-
-const MAX_GRID_VALUES = 48;
-
-/**
- * The values tried at each compared input path: each constant the conditions use, each product
- * of two of them (`metrics.defect_rate > target * 1.5` with `target ?? 0.05` compares against
- * 0.075), and each of these nudged 1% either way so both sides of every threshold are seen. At
- * most 48 values, the constants themselves first.
- */
-export function gridValues(constants: readonly number[]): number[] {
-  const base = [...new Set(constants.filter(Number.isFinite))];
-  const products = base.flatMap((a, i) => base.slice(i).map((b) => a * b));
-  const out: number[] = [];
-  const add = (v: number) => {
-    const rounded = Number(v.toPrecision(12));
-    if (Number.isFinite(rounded) && !out.includes(rounded) && out.length < MAX_GRID_VALUES) out.push(rounded);
-  };
-  for (const v of [...base, ...products]) add(v);
-  for (const v of [...base, ...products]) {
-    add(v * 0.99);
-    add(v * 1.01);
-  }
-  add(0);
-  return out;
-}
-
 type Json = Record<string, unknown>;
 
 function withPath(input: Json, path: readonly string[], value: number): Json {
@@ -88,14 +53,20 @@ function withPath(input: Json, path: readonly string[], value: number): Json {
 
 const MAX_GRID_INPUTS = 600;
 
+/** An input path a script compares (`metrics.defect_rate` as its keys) and the values to try there. */
+export interface Probe {
+  path: readonly string[];
+  values: readonly number[];
+}
+
 /**
  * Inputs around the constants: each base input (stored ones, else an empty one) with one compared
- * path set to each grid value, the others left as they are. Capped at 600 inputs.
+ * path set to each of its values, the others left as they are. Capped at 600 inputs.
  */
-export function gridInputs(bases: readonly Json[], paths: readonly (readonly string[])[], values: readonly number[]): Json[] {
+export function gridInputs(bases: readonly Json[], probes: readonly Probe[]): Json[] {
   const out: Json[] = [];
   for (const base of bases.length ? bases : [{}]) {
-    for (const path of paths) {
+    for (const { path, values } of probes) {
       if (!path.length) continue;
       for (const value of values) {
         if (out.length >= MAX_GRID_INPUTS) return out;

@@ -1,21 +1,41 @@
 import { createRouter } from "../platform/router";
 import { defineParts } from "../platform/system";
 import { auditRoutes } from "./audit.routes";
+import { conflictConsumer } from "./conflict-jobs";
+import { conflictRoutes } from "./conflicts.routes";
+import { deploymentRoutes } from "./deployments.routes";
 import { judgmentQuotaKey } from "./judgment-execute";
 import { judgmentCacheKey } from "./judgment-cache";
 import { judgmentRoutes } from "./judgments.routes";
 import { meRoutes } from "./me.routes";
 import { promptRoutes } from "./prompts.routes";
+import { ruleScriptRoutes } from "./rule-scripts.routes";
+import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
 import { userRoutes } from "./users.routes";
 
 /** Every factory route, under /api/v1/factory. */
 const router = createRouter();
-router.route("/", meRoutes).route("/", tenantRoutes).route("/", userRoutes).route("/", auditRoutes).route("/", judgmentRoutes).route("/", promptRoutes);
+router
+  .route("/", meRoutes)
+  .route("/", tenantRoutes)
+  .route("/", userRoutes)
+  .route("/", auditRoutes)
+  .route("/", rulesetRoutes)
+  .route("/", ruleScriptRoutes)
+  .route("/", deploymentRoutes)
+  .route("/", conflictRoutes)
+  .route("/", judgmentRoutes)
+  .route("/", promptRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
+  consumers: {
+    /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */
+    RULE_VERSION_CREATED: [conflictConsumer],
+    RULE_DEPLOYMENT_CHANGED: [conflictConsumer],
+  },
   cacheKeys: {
     /** §4.2: a judgment's result by scope (workflow, or ruleset and method) and input hash. */
     judgment: judgmentCacheKey,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { cycleSeverity, disagreements, distance, gridInputs, gridValues, outputConflictSeverity, overlapSeverity, type Outcome } from "../../src/factory/conflict-rules";
+import { disagreements, distance, gridInputs, outputConflictSeverity, type Outcome } from "../../src/factory/conflict-rules";
 
 const ok = (result: string | null): Outcome => ({ ok: true, result });
 const failed: Outcome = { ok: false, error: "boom" };
@@ -20,26 +20,14 @@ describe("conflict rules (src/factory/conflict-rules.ts)", () => {
     expect(outputConflictSeverity("versions", 1)).toBe("medium");
     expect(outputConflictSeverity("rulesets", 2)).toBe("critical");
     expect(outputConflictSeverity("rulesets", 1)).toBe("high");
-    expect(overlapSeverity(true)).toBe("low");
-    expect(overlapSeverity(false)).toBe("medium");
-    expect(cycleSeverity(true)).toBe("high");
-    expect(cycleSeverity(false)).toBe("medium");
-  });
-
-  it("builds grid values around constants and their products, both sides of each threshold", () => {
-    const values = gridValues([0.05, 1.5, 1.2]);
-    expect(values.slice(0, 3)).toEqual([0.05, 1.5, 1.2]);
-    expect(values).toContain(0.075);
-    expect(values).toContain(0.06);
-    expect(values).toContain(Number((0.075 * 0.99).toPrecision(12)));
-    expect(values).toContain(Number((0.075 * 1.01).toPrecision(12)));
-    expect(values).toContain(0);
-    expect(gridValues(Array.from({ length: 40 }, (_, i) => i + 1)).length).toBe(48);
   });
 
   it("sets one compared path at a time on each base input, leaving the rest", () => {
     const base = { line_code: "L01", metrics: { defect_rate: 0.01, oee: 0.8 } };
-    const grid = gridInputs([base], [["metrics", "defect_rate"], ["context", "target_defect_rate"]], [0.1, 0.2]);
+    const grid = gridInputs([base], [
+      { path: ["metrics", "defect_rate"], values: [0.1, 0.2] },
+      { path: ["context", "target_defect_rate"], values: [0.1, 0.2] },
+    ]);
     expect(grid).toEqual([
       { line_code: "L01", metrics: { defect_rate: 0.1, oee: 0.8 } },
       { line_code: "L01", metrics: { defect_rate: 0.2, oee: 0.8 } },
@@ -47,8 +35,8 @@ describe("conflict rules (src/factory/conflict-rules.ts)", () => {
       { line_code: "L01", metrics: { defect_rate: 0.01, oee: 0.8 }, context: { target_defect_rate: 0.2 } },
     ]);
     expect(base.metrics.defect_rate).toBe(0.01);
-    expect(gridInputs([], [["x"]], [1])).toEqual([{ x: 1 }]);
-    expect(gridInputs([{}], [["x"]], Array.from({ length: 700 }, (_, i) => i))).toHaveLength(600);
+    expect(gridInputs([], [{ path: ["x"], values: [1] }])).toEqual([{ x: 1 }]);
+    expect(gridInputs([{}], [{ path: ["x"], values: Array.from({ length: 700 }, (_, i) => i) }])).toHaveLength(600);
   });
 
   it("lists disagreements widest first", () => {

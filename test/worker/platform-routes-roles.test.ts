@@ -196,6 +196,26 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/factory/prompts/{id}": { refused: all() },
   "POST /api/v1/factory/prompts/{id}/activate": { refused: all() },
   "POST /api/v1/factory/prompts/{id}/render": { refused: all(), body: { variables: {} } },
+  // Rules (docs/factory-rules.md): each route's permission is checked against the users row, so here every one is refused.
+  "POST /api/v1/factory/rules/rulesets": { refused: all(), body: { name: "matrix", targetKpi: "defect_rate" } },
+  "GET /api/v1/factory/rules/rulesets": { refused: all() },
+  "GET /api/v1/factory/rules/rulesets/{id}": { refused: all() },
+  "PATCH /api/v1/factory/rules/rulesets/{id}": { refused: all(), body: { priority: 1 } },
+  "DELETE /api/v1/factory/rules/rulesets/{id}": { refused: all() },
+  "POST /api/v1/factory/rules/rulesets/{id}/scripts": { refused: all(), body: { script: "fn judge(metrics) { 1 }" } },
+  "GET /api/v1/factory/rules/rulesets/{id}/scripts": { refused: all() },
+  "GET /api/v1/factory/rules/rulesets/{id}/scripts/{version}": { refused: all() },
+  "POST /api/v1/factory/rules/rulesets/{id}/scripts/{version}/test": { refused: all(), body: { input: {} } },
+  "POST /api/v1/factory/rules/rulesets/{id}/deploy": { refused: all(), body: { version: 1, changelog: "matrix" } },
+  "GET /api/v1/factory/rules/deployments": { refused: all() },
+  "GET /api/v1/factory/rules/deployments/{id}": { refused: all() },
+  "POST /api/v1/factory/rules/deployments/{id}/approve": { refused: all() },
+  "POST /api/v1/factory/rules/deployments/{id}/promote": { refused: all() },
+  "POST /api/v1/factory/rules/deployments/{id}/rollback": { refused: all() },
+  "POST /api/v1/factory/rules/deployments/{id}/deprecate": { refused: all() },
+  "GET /api/v1/factory/rules/conflicts": { refused: all() },
+  "GET /api/v1/factory/rules/conflicts/{id}": { refused: all() },
+  "PATCH /api/v1/factory/rules/conflicts/{id}": { refused: all(), body: { resolutionStatus: "resolved" } },
 };
 
 interface Operation {
