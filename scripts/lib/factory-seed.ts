@@ -1,7 +1,7 @@
 // The AI factory's development data (spec 003 §11.3), for `npm run db:seed`: never a migration, so
 // no production database ever carries a demo tenant. Every insert names its natural key and skips
 // rows that exist, so running it again changes nothing (and keeps what a developer edited).
-import { createHash } from 'node:crypto';
+import { compileVersion, scriptHash } from '../../src/factory/rule-engine';
 import type { SqlExec } from './migrations';
 
 export const DEMO_TENANT_ID = '00000000-0000-0000-0000-000000000001';
@@ -111,12 +111,14 @@ export async function seedFactory(db: SqlExec): Promise<SeedReport> {
       [DEMO_TENANT_ID, DEMO_ADMIN_ID],
     );
     const ruleset = await idOf(db, `select id from factory.rulesets where tenant_id = $1 and name = 'defect_rate'`, [DEMO_TENANT_ID]);
+    // Compiled as the rule routes compile a new version (status, error, test_coverage).
+    const compiled = compileVersion(DEFECT_RATE_SCRIPT);
     await run(
       'rule_scripts',
-      `insert into factory.rule_scripts (ruleset_id, version, script, script_hash, compile_status, test_coverage, created_by)
-       values ($1, 1, $2, $3, 'compiled', null, $4)
+      `insert into factory.rule_scripts (ruleset_id, version, script, script_hash, compile_status, compile_error, test_coverage, created_by)
+       values ($1, 1, $2, $3, $4, $5, $6, $7)
        on conflict (ruleset_id, version) do nothing returning id`,
-      [ruleset, DEFECT_RATE_SCRIPT, createHash('sha256').update(DEFECT_RATE_SCRIPT).digest('hex'), DEMO_ADMIN_ID],
+      [ruleset, DEFECT_RATE_SCRIPT, await scriptHash(DEFECT_RATE_SCRIPT), compiled.compileStatus, compiled.compileError, compiled.testCoverage, DEMO_ADMIN_ID],
     );
     await run(
       'rule_deployments',
