@@ -98,6 +98,7 @@ describe("hybrid judgments", () => {
     const res = await execute(admin, { inputData: defectInput(0.065, unique()), rulesetId, method: "hybrid", promptVariables: { llm_test: llmScenario("gpt-4o=good", "result=critical confidence=0.88") } });
     expectCreated(res);
     expect(res.body).toMatchObject({ methodUsed: "hybrid", result: "critical", confidence: 0.88 });
+    expect(await roundTrips(res.requestId)).toMatchObject({ neon: 2 });
     expect(res.body.ruleTrace).toMatchObject({ ruleset_id: rulesetId, ruleset_version: 1, matched_rules: [expect.objectContaining({ condition: "defect_rate > target * 1.2", result: "warning", confidence: 0.9 })] });
     expect(res.body.llmMetadata).toMatchObject({ consulted: true, reason: "rule confidence 0.9 is below the threshold 0.95", status: "ok", model: "gpt-4o" });
     // The rules' actions first, then the LLM's; the rule version is cited beside the LLM's evidence.

@@ -43,6 +43,8 @@ describe("prompt templates (§7)", () => {
     expect(got.body).toEqual(v2.body);
     const listed = await call("GET", "/api/v1/factory/prompts?name=defect", { token: admin.bearer });
     expect(listed.body.items.map((p: { version: number }) => p.version)).toEqual([2, 1]);
+    expect(await roundTrips(listed.requestId)).toMatchObject({ neon: 1 });
+    expect(await roundTrips(got.requestId)).toMatchObject({ neon: 1 });
     expect((await call("GET", "/api/v1/factory/prompts?active=true", { token: admin.bearer })).body.items).toEqual([]);
   });
 
