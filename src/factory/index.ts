@@ -1,9 +1,9 @@
 import { defineSystem } from "../platform/system";
 
-/** AI-factory judgment platform (spec 003), under /api/v1/factory: its routes arrive with its issue. */
+/** AI-factory judgment platform (spec 003), under /api/v1/factory. */
 export const factory = defineSystem({
   name: "factory",
   title: "AI-factory judgment platform (spec 003)",
-  docs: [],
+  docs: ["docs/factory-judgments.md"],
   load: () => import("./parts").then((m) => m.parts),
 });
