@@ -1,9 +1,9 @@
 import { defineSystem } from "../platform/system";
 
-/** AI-factory judgment platform (spec 003), under /api/v1/factory. */
+/** AI-factory judgment platform (spec 003), under /api/v1/factory (docs/factory.md). */
 export const factory = defineSystem({
   name: "factory",
   title: "AI-factory judgment platform (spec 003)",
-  docs: ["docs/factory-judgments.md"],
+  docs: ["docs/factory.md", "docs/factory-judgments.md"],
   load: () => import("./parts").then((m) => m.parts),
 });

@@ -4,18 +4,18 @@ import { spoofedRoleSets } from "./platform-spoofed-roles";
 
 /**
  * Every operation of /openapi.json against every role, as the "Roles" sections of docs/exam.md,
- * docs/hub.md, docs/seedtest.md and docs/agent.md describe them. Paths carry made-up ids, so "not refused" means
+ * docs/hub.md, docs/seedtest.md, docs/agent.md and docs/factory.md describe them. Paths carry made-up ids, so "not refused" means
  * anything but 403 (404 and 422 included) and never a 5xx; "refused" means 403 problem+json.
  */
 
 /** The role a token holds; `none` is a token without roles (a learner, as any caller is). */
-const ROLES = ["none", "learner", "reviewer", "proctor", "admin", "teacher", "student", "manager", "viewer", "operator", "service"] as const;
+const ROLES = ["none", "learner", "reviewer", "proctor", "admin", "teacher", "student", "manager", "viewer", "operator", "platform_operator", "service"] as const;
 type Role = (typeof ROLES)[number];
 
 /** Tokens carrying `service`, the jobs' identity, are refused on every route (src/platform/middleware.ts). */
 const ALWAYS_REFUSED: Role[] = ["service"];
 
-const NO_HUB_ROLE: Role[] = ["none", "learner", "reviewer", "proctor", "manager", "viewer", "operator"];
+const NO_HUB_ROLE: Role[] = ["none", "learner", "reviewer", "proctor", "manager", "viewer", "operator", "platform_operator"];
 const HUB_READ = NO_HUB_ROLE;
 const HUB_WRITE: Role[] = [...NO_HUB_ROLE, "student"];
 const HUB_ADMIN: Role[] = [...HUB_WRITE, "teacher"];
@@ -216,6 +216,24 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/factory/rules/conflicts": { refused: all() },
   "GET /api/v1/factory/rules/conflicts/{id}": { refused: all() },
   "PATCH /api/v1/factory/rules/conflicts/{id}": { refused: all(), body: { resolutionStatus: "resolved" } },
+  "GET /api/v1/factory/tenant": { refused: all() },
+  "PATCH /api/v1/factory/tenant": { refused: all(), body: { displayName: "Matrix" } },
+  "POST /api/v1/factory/users": { refused: all(), body: { subject: "matrix", email: "matrix@factory.test", username: "matrix", role: "viewer" } },
+  "GET /api/v1/factory/users": { refused: all() },
+  "GET /api/v1/factory/users/{id}": { refused: all() },
+  "PATCH /api/v1/factory/users/{id}": { refused: all(), body: { role: "viewer" } },
+  "POST /api/v1/factory/users/{id}/lock": { refused: all() },
+  "GET /api/v1/factory/audit-logs": { refused: all() },
+  // Tenants are the platform operator's (a token role above tenants).
+  "POST /api/v1/factory/platform/tenants": {
+    refused: all("platform_operator"),
+    body: { name: `matrix-${TENANT}`, displayName: "Matrix", admin: { subject: crypto.randomUUID(), email: "admin@factory.test", username: "admin" } },
+  },
+  "GET /api/v1/factory/platform/tenants": { refused: all("platform_operator") },
+  "GET /api/v1/factory/platform/tenants/{id}": { refused: all("platform_operator") },
+  "PATCH /api/v1/factory/platform/tenants/{id}": { refused: all("platform_operator"), body: { maxUsers: 20 } },
+  "POST /api/v1/factory/platform/tenants/{id}/suspend": { refused: all("platform_operator") },
+  "POST /api/v1/factory/platform/tenants/{id}/activate": { refused: all("platform_operator") },
 };
 
 interface Operation {
