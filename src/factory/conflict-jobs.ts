@@ -19,7 +19,7 @@ import { judgmentExecutions, ruleConflicts, ruleDeployments, rulesets, ruleScrip
 
 export const CONSUMER = "factory.rule-conflicts";
 /** How many stored judgment inputs of the KPI are compared (the newest). */
-export const STORED_INPUTS = 200;
+const STORED_INPUTS = 200;
 
 const Payload = z.object({ tenantId: z.uuid(), rulesetId: z.uuid(), version: z.int().min(1) });
 
@@ -86,7 +86,7 @@ const programOf = (s: Script): Program | null => {
 const label = (s: Script) => `version ${s.version} of ruleset '${s.name}'`;
 
 /** The output conflicts of the subject with its peers and the other rulesets, each pair in a canonical order (finding key). */
-export function findOutputConflicts(snap: Snapshot): Located[] {
+function findOutputConflicts(snap: Snapshot): Located[] {
   const subject = snap.subject;
   const program = subject && programOf(subject);
   if (!subject || !program) return [];

@@ -4,7 +4,7 @@
  * "Conflicts"). rule-engine.ts runs the scripts and feeds the results here.
  */
 
-export const VERDICT_LEVEL: Record<string, number> = { normal: 0, warning: 1, critical: 2 };
+const VERDICT_LEVEL: Record<string, number> = { normal: 0, warning: 1, critical: 2 };
 
 /** One script's answer for one input: its `result` (null when it gave none), or the error it stopped with. */
 export type Outcome = { ok: true; result: string | null } | { ok: false; error: string };
@@ -61,15 +61,15 @@ export interface Probe {
 
 /**
  * Inputs around the constants: each base input (stored ones, else an empty one) with one compared
- * path set to each of its values, the others left as they are. Capped at 600 inputs.
+ * path set to each of its values, the others left as they are. At most `max` inputs (600).
  */
-export function gridInputs(bases: readonly Json[], probes: readonly Probe[]): Json[] {
+export function gridInputs(bases: readonly Json[], probes: readonly Probe[], max = MAX_GRID_INPUTS): Json[] {
   const out: Json[] = [];
   for (const base of bases.length ? bases : [{}]) {
     for (const { path, values } of probes) {
       if (!path.length) continue;
       for (const value of values) {
-        if (out.length >= MAX_GRID_INPUTS) return out;
+        if (out.length >= max) return out;
         out.push(withPath(base, path, value));
       }
     }

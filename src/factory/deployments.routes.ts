@@ -1,5 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { and, eq } from "drizzle-orm";
+import type { AppEnv } from "../platform/context";
 import { keyset } from "../platform/paging";
 import { ApiError, fieldError, notFound } from "../platform/problem";
 import { json, jsonBody } from "../platform/route";
@@ -104,7 +106,7 @@ function refused(id: string, name: MoveName, row: Row | undefined, caller: strin
 }
 
 function moveHandler(name: MoveName, route: FactoryAccess) {
-  return async (c: Parameters<Parameters<ReturnType<typeof createRouter>["openapi"]>[1]>[0]) => {
+  return async (c: Context<AppEnv>) => {
     const { db } = c.var;
     const { id } = c.req.param() as { id: string };
     const { statements, moveAt } = moveStatements(db, userActor(c), id, name);

@@ -1,5 +1,5 @@
-import { disagreements, gridInputs, outcomeText, outputConflictSeverity, type ConflictScope, type Outcome, type Probe } from "./conflict-rules";
-import { callCycles, comparisonConstants, compile, conditionsMatching, probeValues, run, testCoverage, type Program } from "./rhai";
+import { disagreements, gridInputs, outcomeText, outputConflictSeverity, type ConflictScope, type Outcome, type Probe, type Severity } from "./conflict-rules";
+import { callCycles, comparisonConstants, compile, conditionsMatching, probeValues, run, testCoverage, type Limits, type Program } from "./rhai";
 
 /**
  * What the rule routes and the conflict consumer need from the interpreter (docs/factory-rules.md):
@@ -8,7 +8,14 @@ import { callCycles, comparisonConstants, compile, conditionsMatching, probeValu
  */
 
 type Json = Record<string, unknown>;
-type Severity = "low" | "medium" | "high" | "critical";
+
+/**
+ * Analysis runs a script on hundreds of inputs, so each run gets a tenth of the operations a
+ * judgment gets: a rule that needs more on one input is analysed as failing there. The version
+ * write analyses at most 120 grid inputs (its CPU is on the request path), the consumer 600.
+ */
+const ANALYSIS: Partial<Limits> = { maxOperations: 10_000 };
+const INLINE_GRID = 120;
 
 export interface Finding {
   conflictType: "output_conflict" | "condition_overlap" | "circular_dependency";
@@ -34,13 +41,13 @@ export function probesOf(program: Program): PathProbe[] {
 }
 
 /**
- * The grid a script is tried on: every compared path varied one at a time, on an empty input and
- * on one whose compared paths all sit at their first threshold (so conditions joined with `&&`
- * are reached), then on each `stored` input.
+ * The grid a script is tried on: every compared path varied one at a time, on an input whose
+ * compared paths all sit at their first threshold (so conditions joined with `&&` are reached),
+ * on an empty input, then on each `stored` input; at most `max` inputs.
  */
-export function gridFor(probes: readonly PathProbe[], stored: readonly Json[] = []): Json[] {
+export function gridFor(probes: readonly PathProbe[], stored: readonly Json[] = [], max?: number): Json[] {
   const atThreshold = gridInputs([{}], probes.map((p) => ({ path: p.path, values: [p.at] }))).reduce<Json>(merge, {});
-  return gridInputs([{}, atThreshold, ...stored], probes);
+  return gridInputs([atThreshold, {}, ...stored], probes, max);
 }
 
 function merge(into: Json, from: Json): Json {
@@ -70,7 +77,7 @@ function cycleFinding(program: Program): Finding[] {
 function overlapFinding(program: Program, grid: readonly Json[]): Finding[] {
   const pairs = new Map<string, { severity: Severity; text: string }>();
   for (const input of grid) {
-    for (const o of conditionsMatching(program, null, input).overlaps) {
+    for (const o of conditionsMatching(program, null, input, ANALYSIS).overlaps) {
       if (o.severity === "low") continue;
       const key = `${o.first.branch}|${o.second.branch}`;
       if (!pairs.has(key)) pairs.set(key, { severity: o.severity, text: `\`${o.first.condition}\` (line ${o.first.line}) and \`${o.second.condition}\` (line ${o.second.line}) both hold for ${JSON.stringify(input)}: ${o.reason}` });
@@ -96,14 +103,14 @@ export function compileVersion(script: string): CompiledVersion {
     return { compileStatus: "failed", compileError: `line ${line}, column ${column}: ${message}`, program: null, testCoverage: null, findings: [] };
   }
   const program = compiled.program;
-  const grid = gridFor(probesOf(program));
-  const coverage = testCoverage(program, null, grid.length ? grid : [{}]).coverage;
+  const grid = gridFor(probesOf(program), [], INLINE_GRID);
+  const coverage = testCoverage(program, null, grid.length ? grid : [{}], ANALYSIS).coverage;
   return { compileStatus: "compiled", compileError: null, program, testCoverage: coverage, findings: [...cycleFinding(program), ...overlapFinding(program, grid)] };
 }
 
 /** A script's answer to one input: the `result` of the map it returns (null for anything else), or its error. */
 export function outcome(program: Program, input: Json): Outcome {
-  const r = run(program, null, input);
+  const r = run(program, null, input, ANALYSIS);
   if (!r.ok) return { ok: false, error: `${r.error.kind}: ${r.error.message}` };
   const v = r.value;
   const result = v && typeof v === "object" && !Array.isArray(v) ? (v as Json).result : undefined;

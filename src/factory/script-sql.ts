@@ -53,7 +53,7 @@ function ownConflicts(db: Database, versionId: string, findings: readonly Findin
 }
 
 /** The conflicts recorded about one version alone (by its id). */
-export function versionConflicts(db: Database, versionId: string) {
+function versionConflicts(db: Database, versionId: string) {
   const version = sql`(select s.version from ${ruleScripts} s where s.id = ${versionId}::uuid)`;
   const ruleset = sql`(select s.ruleset_id from ${ruleScripts} s where s.id = ${versionId}::uuid)`;
   return db
