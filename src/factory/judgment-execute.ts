@@ -85,21 +85,7 @@ export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, 
     const userGroups = Array.isArray(groups) ? groups.filter((g): g is string => typeof g === "string") : [];
     rules = await judgeByRules(ruleset, deployments as DeployedScript[], { inputData: req.inputData, inputHash: hash, userGroups, tenantId });
   }
-  let llm: LlmOutcome | null = null;
-  let skipped: string | null = null;
-  const ask = method === "llm_only" ? "llm_only" : method === "hybrid" ? llmNeeded(rules!.verdict, numberSetting(settings, "hybrid_confidence_threshold", DEFAULT_HYBRID_THRESHOLD, (n) => n >= 0 && n <= 1)) : null;
-  if (ask) {
-    const chosen = await chooseJudgmentPrompt(prompts as PromptRow[], { id: tenantId, settings }, hash, req.locale);
-    if (!chosen && method === "llm_only") throw new ApiError(409, "no_judgment_prompt", `tenant ${tenantId} has no active prompt template of type judgment`);
-    if (chosen) {
-      const data = { ...req.promptVariables, input_data: req.inputData, ...(rules ? { rule_result: { result: rules.verdict.result, confidence: rules.verdict.confidence, explanation: rules.verdict.explanation } } : {}) };
-      llm = await judgeByLlm(chosen, renderJudgmentPrompt(chosen, data), settings, vars.config);
-    } else {
-      skipped = `${ask}, but the tenant has no active judgment prompt`;
-    }
-  } else if (method === "hybrid") {
-    skipped = `rule confidence ${rules!.verdict.confidence ?? "(none: certain)"} meets the threshold`;
-  }
+  const { llm, ask, skipped } = await consultLlm(ctx, req, method, rules, { hash, settings, prompts: prompts as PromptRow[] });
 
   const verdict: Verdict = method === "llm_only" ? llm!.verdict : combineVerdicts(rules!.verdict, llm && !llm.failed ? llm.verdict : null);
   const id = crypto.randomUUID();
@@ -136,6 +122,33 @@ export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, 
     await orFallback(vars.config, "factory.judgment.cache.set", () => vars.redis.set(cacheKey, JSON.stringify(entry), { ex: ttl }), null);
   }
   return row;
+}
+
+/**
+ * The LLM's part: always for llm_only; for hybrid only when llmNeeded() says so (and the tenant
+ * has an active judgment prompt, else the rules' verdict stands and `skipped` says why).
+ */
+async function consultLlm(
+  ctx: Run,
+  req: ExecuteRequest,
+  method: JudgmentMethod,
+  rules: RuleOutcome | null,
+  read: { hash: string; settings: Record<string, unknown>; prompts: PromptRow[] },
+): Promise<{ llm: LlmOutcome | null; ask: string | null; skipped: string | null }> {
+  const threshold = numberSetting(read.settings, "hybrid_confidence_threshold", DEFAULT_HYBRID_THRESHOLD, (n) => n >= 0 && n <= 1);
+  const ask = method === "llm_only" ? "llm_only" : method === "hybrid" ? llmNeeded(rules!.verdict, threshold) : null;
+  if (!ask) {
+    const skipped = method === "hybrid" ? `rule confidence ${rules!.verdict.confidence ?? "(none: certain)"} meets the threshold ${threshold}` : null;
+    return { llm: null, ask, skipped };
+  }
+  const chosen = await chooseJudgmentPrompt(read.prompts, { id: ctx.tenantId, settings: read.settings }, read.hash, req.locale);
+  if (!chosen) {
+    if (method === "llm_only") throw new ApiError(409, "no_judgment_prompt", `tenant ${ctx.tenantId} has no active prompt template of type judgment`);
+    return { llm: null, ask, skipped: `${ask}, but the tenant has no active judgment prompt` };
+  }
+  const ruleResult = rules ? { rule_result: { result: rules.verdict.result, confidence: rules.verdict.confidence, explanation: rules.verdict.explanation } } : {};
+  const data = { ...req.promptVariables, input_data: req.inputData, ...ruleResult };
+  return { llm: await judgeByLlm(chosen, renderJudgmentPrompt(chosen, data), read.settings, ctx.c.var.config), ask, skipped: null };
 }
 
 /** §4.1 evidence: the rule version that judged (as a data reference) and whatever the LLM cited. */

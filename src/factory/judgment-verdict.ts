@@ -64,7 +64,7 @@ export function verdictFromRule(value: unknown): Verdict {
 
 function describe(value: unknown): string {
   if (value === undefined || value === null) return "()";
-  const text = typeof value === "string" ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = JSON.stringify(value) ?? String(value);
   return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 
