@@ -88,7 +88,7 @@ describe("factory role matrix (generated from the route declarations)", () => {
       }
     }
     expect(outcomes).toEqual(expected);
-  });
+  }, 120_000);
 
   it("keeps the platform routes to the platform operator: every tenant role is refused", async () => {
     const { tenantId, admin } = await createdTenant();
