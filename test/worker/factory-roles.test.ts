@@ -61,6 +61,7 @@ async function factoryOperations(): Promise<Operation[]> {
     );
 }
 
+// Rule versions are numbered (an integer path parameter); every other parameter is a UUID.
 const concrete = (path: string) => path.replace("{version}", "1").replace(/\{[^}]+\}/g, () => crypto.randomUUID());
 const invoke = (op: Operation, bearer: string) => call(op.method, concrete(op.path), { token: bearer, body: BODIES[op.key]?.() });
 
