@@ -4,7 +4,11 @@ import { auditRoutes } from "./audit.routes";
 import { conflictConsumer } from "./conflict-jobs";
 import { conflictRoutes } from "./conflicts.routes";
 import { deploymentRoutes } from "./deployments.routes";
+import { judgmentQuotaKey } from "./judgment-execute";
+import { judgmentCacheKey } from "./judgment-cache";
+import { judgmentRoutes } from "./judgments.routes";
 import { meRoutes } from "./me.routes";
+import { promptRoutes } from "./prompts.routes";
 import { ruleScriptRoutes } from "./rule-scripts.routes";
 import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
@@ -20,7 +24,9 @@ router
   .route("/", rulesetRoutes)
   .route("/", ruleScriptRoutes)
   .route("/", deploymentRoutes)
-  .route("/", conflictRoutes);
+  .route("/", conflictRoutes)
+  .route("/", judgmentRoutes)
+  .route("/", promptRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
@@ -29,5 +35,11 @@ export const parts = defineParts({
     /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */
     RULE_VERSION_CREATED: [conflictConsumer],
     RULE_DEPLOYMENT_CHANGED: [conflictConsumer],
+  },
+  cacheKeys: {
+    /** §4.2: a judgment's result by scope (workflow, or ruleset and method) and input hash. */
+    judgment: judgmentCacheKey,
+    /** A tenant's judgments of one UTC day (max_judgments_per_day). */
+    judgmentQuota: judgmentQuotaKey,
   },
 });

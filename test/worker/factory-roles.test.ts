@@ -33,6 +33,10 @@ const BODIES: Record<string, () => unknown> = {
     return { subject: s, email: `${s}@factory.test`, username: `m-${s.slice(0, 8)}`, role: "viewer" };
   },
   "PATCH /api/v1/factory/users/{id}": () => ({ metadata: { matrix: true } }),
+  "POST /api/v1/factory/judgments/execute": () => ({ inputData: { line_code: "L01" }, rulesetId: crypto.randomUUID() }),
+  "POST /api/v1/factory/judgments/{id}/feedback": () => ({ feedbackType: "correct" }),
+  "POST /api/v1/factory/prompts": () => ({ name: "matrix", purpose: "matrix", templateType: "judgment", bodies: [{ systemPrompt: "s", userPromptTemplate: "u" }] }),
+  "POST /api/v1/factory/prompts/{id}/render": () => ({ variables: {} }),
   "POST /api/v1/factory/rules/rulesets": () => ({ name: `matrix-${crypto.randomUUID()}`, targetKpi: "defect_rate" }),
   "PATCH /api/v1/factory/rules/rulesets/{id}": () => ({ priority: 1 }),
   "POST /api/v1/factory/rules/rulesets/{id}/scripts": () => ({ script: "fn judge(metrics) { 1 }" }),

@@ -187,24 +187,15 @@ const MATRIX: Record<string, Case> = {
   // is no factory tenant, so every tenant route refuses every token here (403 tenant_unknown);
   // test/worker/factory-roles.test.ts walks the real matrix.
   "GET /api/v1/factory/me": { refused: all() },
-  "GET /api/v1/factory/tenant": { refused: all() },
-  "PATCH /api/v1/factory/tenant": { refused: all(), body: { displayName: "Matrix" } },
-  "POST /api/v1/factory/users": { refused: all(), body: { subject: "matrix", email: "matrix@factory.test", username: "matrix", role: "viewer" } },
-  "GET /api/v1/factory/users": { refused: all() },
-  "GET /api/v1/factory/users/{id}": { refused: all() },
-  "PATCH /api/v1/factory/users/{id}": { refused: all(), body: { role: "viewer" } },
-  "POST /api/v1/factory/users/{id}/lock": { refused: all() },
-  "GET /api/v1/factory/audit-logs": { refused: all() },
-  // Tenants are the platform operator's (a token role above tenants).
-  "POST /api/v1/factory/platform/tenants": {
-    refused: all("platform_operator"),
-    body: { name: `matrix-${TENANT}`, displayName: "Matrix", admin: { subject: crypto.randomUUID(), email: "admin@factory.test", username: "admin" } },
-  },
-  "GET /api/v1/factory/platform/tenants": { refused: all("platform_operator") },
-  "GET /api/v1/factory/platform/tenants/{id}": { refused: all("platform_operator") },
-  "PATCH /api/v1/factory/platform/tenants/{id}": { refused: all("platform_operator"), body: { maxUsers: 20 } },
-  "POST /api/v1/factory/platform/tenants/{id}/suspend": { refused: all("platform_operator") },
-  "POST /api/v1/factory/platform/tenants/{id}/activate": { refused: all("platform_operator") },
+  "POST /api/v1/factory/judgments/execute": { refused: all(), body: { inputData: { line_code: "L01" }, method: "llm_only" } },
+  "GET /api/v1/factory/judgments": { refused: all() },
+  "GET /api/v1/factory/judgments/{id}": { refused: all() },
+  "POST /api/v1/factory/judgments/{id}/feedback": { refused: all(), body: { feedbackType: "correct" } },
+  "POST /api/v1/factory/prompts": { refused: all(), body: { name: "p", purpose: "p", templateType: "judgment", bodies: [{ systemPrompt: "s", userPromptTemplate: "u" }] } },
+  "GET /api/v1/factory/prompts": { refused: all() },
+  "GET /api/v1/factory/prompts/{id}": { refused: all() },
+  "POST /api/v1/factory/prompts/{id}/activate": { refused: all() },
+  "POST /api/v1/factory/prompts/{id}/render": { refused: all(), body: { variables: {} } },
   // Rules (docs/factory-rules.md): each route's permission is checked against the users row, so here every one is refused.
   "POST /api/v1/factory/rules/rulesets": { refused: all(), body: { name: "matrix", targetKpi: "defect_rate" } },
   "GET /api/v1/factory/rules/rulesets": { refused: all() },
@@ -225,6 +216,24 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/factory/rules/conflicts": { refused: all() },
   "GET /api/v1/factory/rules/conflicts/{id}": { refused: all() },
   "PATCH /api/v1/factory/rules/conflicts/{id}": { refused: all(), body: { resolutionStatus: "resolved" } },
+  "GET /api/v1/factory/tenant": { refused: all() },
+  "PATCH /api/v1/factory/tenant": { refused: all(), body: { displayName: "Matrix" } },
+  "POST /api/v1/factory/users": { refused: all(), body: { subject: "matrix", email: "matrix@factory.test", username: "matrix", role: "viewer" } },
+  "GET /api/v1/factory/users": { refused: all() },
+  "GET /api/v1/factory/users/{id}": { refused: all() },
+  "PATCH /api/v1/factory/users/{id}": { refused: all(), body: { role: "viewer" } },
+  "POST /api/v1/factory/users/{id}/lock": { refused: all() },
+  "GET /api/v1/factory/audit-logs": { refused: all() },
+  // Tenants are the platform operator's (a token role above tenants).
+  "POST /api/v1/factory/platform/tenants": {
+    refused: all("platform_operator"),
+    body: { name: `matrix-${TENANT}`, displayName: "Matrix", admin: { subject: crypto.randomUUID(), email: "admin@factory.test", username: "admin" } },
+  },
+  "GET /api/v1/factory/platform/tenants": { refused: all("platform_operator") },
+  "GET /api/v1/factory/platform/tenants/{id}": { refused: all("platform_operator") },
+  "PATCH /api/v1/factory/platform/tenants/{id}": { refused: all("platform_operator"), body: { maxUsers: 20 } },
+  "POST /api/v1/factory/platform/tenants/{id}/suspend": { refused: all("platform_operator") },
+  "POST /api/v1/factory/platform/tenants/{id}/activate": { refused: all("platform_operator") },
 };
 
 interface Operation {
