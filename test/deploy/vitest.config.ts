@@ -8,8 +8,12 @@ export default defineConfig({
     root: new URL('../..', import.meta.url).pathname,
     include: ['test/deploy/**/*.test.ts'],
     environment: 'node',
-    testTimeout: 90_000, // a wrangler dry run bundles the Worker
-    // Each test runs its own processes and scratch files: running them side by side saves minutes of waiting on wrangler.
+    // A wrangler dry run bundles up to six Workers; beside the rest of `npm test` on two cores one
+    // test has taken 90 s. The limit guards against a hang, not against slowness.
+    testTimeout: 240_000,
+    // Each test runs its own processes and scratch files: running them side by side saves minutes of
+    // waiting on wrangler, but all sixteen bundling at once only queue on the CPUs.
     sequence: { concurrent: true },
+    maxConcurrency: 4,
   },
 });

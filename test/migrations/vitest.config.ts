@@ -7,7 +7,7 @@ export default defineConfig({
     root: new URL('../..', import.meta.url).pathname,
     include: ['test/migrations/**/*.test.ts'],
     environment: 'node',
-    testTimeout: 30_000,
+    testTimeout: 90_000, // a test applies or rolls back every migration, as a scratch owner; a guard against a hang, not slowness
     hookTimeout: 60_000, // PGlite takes a few seconds to start with its extensions
   },
 });
