@@ -1,12 +1,19 @@
 import { createRouter } from "../platform/router";
-import { defineParts } from "../platform/system";
+import { defineParts, EVERY_MINUTE } from "../platform/system";
+import { checkConnectorHealth } from "./connector-health";
+import { connectorQueryRoutes } from "./connector-query.routes";
+import { connectorRoutes } from "./connectors.routes";
 import { meRoutes } from "./me.routes";
 
 /** Every factory route, under /api/v1/factory. */
 const router = createRouter();
-router.route("/", meRoutes);
+router.route("/", meRoutes).route("/", connectorRoutes).route("/", connectorQueryRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
+  jobs: {
+    /** §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md). */
+    [EVERY_MINUTE]: [checkConnectorHealth],
+  },
 });

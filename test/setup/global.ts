@@ -4,6 +4,7 @@ import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../local/stack";
 import { createScratchDatabase } from "../../local/scratch-db";
 import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
+import { startHttpSource, startReadOnlySource } from "./connector-sources";
 import { startJwksServer } from "./jwks-server";
 
 declare module "vitest" {
@@ -32,6 +33,10 @@ export default async function setup(project: TestProject) {
   const fuzz = scratch ? await isolatedDatabase(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres") : null;
   const rsa = await generateKeyPair("RS256", { extractable: true });
   const jwks = await startJwksServer();
+  // Factory data connectors' sources: Postgres through a read-only role, REST and GraphQL over HTTP.
+  const source = scratch ? await startReadOnlySource(scratch.adminUrl) : null;
+  const sourceToken = `src-${crypto.randomUUID()}`;
+  const httpSource = await startHttpSource(sourceToken);
 
   project.provide("stackUrl", stack.url);
   project.provide("backends", stack.backends);
@@ -47,17 +52,26 @@ export default async function setup(project: TestProject) {
     TEST_RSA_PUBLIC_JWK: JSON.stringify(await exportJWK(rsa.publicKey)),
     TEST_JWKS_URL: jwks.url,
     TEST_STACK_URL: stack.url,
+    FACTORY_CONNECTOR_KEYS: `k2026:${randomKey()},k2025:${randomKey()}`,
+    TEST_SOURCE_HTTP_URL: httpSource.url,
+    TEST_SOURCE_TOKEN: sourceToken,
+    ...(source ? { TEST_SOURCE_PG_HOST: source.host, TEST_SOURCE_PG_PORT: source.port, TEST_SOURCE_PG_DATABASE: source.database, TEST_SOURCE_PG_USER: source.user } : {}),
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
 
   return async () => {
     await jwks.stop();
+    await httpSource.stop();
     await stack.stop();
     await scratch?.drop();
+    await source?.drop(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
     await fuzz?.drop();
   };
 }
+
+/** 32 random bytes in base64: an AES-256 key for the run. */
+const randomKey = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
 
 /**
  * A second migrated database on the same server, for the fuzz suite: it checks that refused

@@ -187,6 +187,13 @@ const MATRIX: Record<string, Case> = {
   // is no factory tenant, so every tenant route refuses every token here (403 tenant_unknown);
   // test/worker/factory-roles.test.ts walks the real matrix.
   "GET /api/v1/factory/me": { refused: all() },
+  // Data connectors (docs/factory-connectors.md): connector:* permissions of the users row, so here every one is refused.
+  "POST /api/v1/factory/connectors": { refused: all(), body: { name: "matrix", type: "graphql", config: { endpoint: "http://127.0.0.1:9/graphql" } } },
+  "GET /api/v1/factory/connectors": { refused: all() },
+  "GET /api/v1/factory/connectors/{id}": { refused: all() },
+  "PATCH /api/v1/factory/connectors/{id}": { refused: all(), body: { name: "matrix" } },
+  "DELETE /api/v1/factory/connectors/{id}": { refused: all() },
+  "POST /api/v1/factory/connectors/{id}/query": { refused: all(), body: { query: "select 1" } },
 };
 
 interface Operation {
