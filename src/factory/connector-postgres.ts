@@ -1,6 +1,7 @@
 import postgres from "postgres";
 import type { SqlConfig, SqlCredentials } from "./connector-config";
 import { capped, ConnectorError, jsonValue, redact, type Json, type QueryResult } from "./connector-result";
+import { openPgSocket } from "./pg-socket";
 import { cappedQuery, type BoundQuery } from "./sql-text";
 
 /** How long past statement_timeout the Worker waits before it drops the connection itself (a source that never answers). */
@@ -16,24 +17,26 @@ const GRACE_MS = 2000;
 export async function queryPostgres(config: SqlConfig, credentials: SqlCredentials, bound: BoundQuery, maxRows: number): Promise<QueryResult> {
   const timeoutMs = config.query_timeout_seconds * 1000;
   const secrets = [credentials.password];
+  // `socket` is a documented option its types leave out.
   const sql = postgres({
     host: config.host,
     port: config.port,
     database: config.database,
     username: credentials.username,
     password: credentials.password,
-    ssl: config.ssl_enabled ? "require" : false,
+    ssl: config.ssl_enabled ? ("require" as const) : false,
     max: 1,
     prepare: false,
     fetch_types: false,
     connect_timeout: config.query_timeout_seconds,
     onnotice: () => {},
+    socket: () => openPgSocket(config.host, config.port, config.ssl_enabled),
     connection: {
       application_name: "edge-api-factory-connector",
-      default_transaction_read_only: "on",
-      statement_timeout: String(timeoutMs),
-    } as Record<string, string>,
-  });
+      default_transaction_read_only: true,
+      statement_timeout: timeoutMs,
+    },
+  } as postgres.Options<Record<string, postgres.PostgresType>>);
   const startedAt = Date.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   const overdue = new Promise<never>((_, reject) => {

@@ -30,10 +30,12 @@ export async function startReadOnlySource(adminUrl: string) {
                100 + i, i % 7, 9000000000 + i, case when i % 10 = 0 then 'it''s a ; tricky -- note' end
         from generate_series(1, 60) as i
         on conflict do nothing;
+      create sequence if not exists mes.lot_seq;
       create role ${role} login password 'unused-under-trust';
       alter role ${role} set default_transaction_read_only = on;
       grant usage on schema mes to ${role};
-      grant select on mes.production_rows to ${role};`);
+      grant select on mes.production_rows to ${role};
+      grant usage on sequence mes.lot_seq to ${role};`);
   } finally {
     await client.end();
   }
