@@ -60,12 +60,15 @@ describe("factory connectors: CRUD", () => {
     expect(await roundTrips(page1.requestId)).toEqual({ neon: 1, upstash: expect.any(Number) });
     const page2 = await call("GET", `${BASE}?limit=2&cursor=${page1.body.nextCursor}`, { token: admin.bearer });
     expect(page2.body).toMatchObject({ items: [{ name: names[2], hasCredentials: true, credentialsKeyId: "k2026" }], nextCursor: null });
-    const onlyPg = await call("GET", `${BASE}?type=postgres&status=inactive`, { token: admin.bearer });
+    // A checked status (not due again for a while, so no cron run changes it meanwhile).
+    await runAs(db, service, [db.update(dataConnectors).set({ status: "error", lastHealthCheckAt: new Date() }).where(eq(dataConnectors.id, pg.body.id))] as const);
+    const onlyPg = await call("GET", `${BASE}?type=postgres&status=error`, { token: admin.bearer });
     expect(onlyPg.body.items.map((c: { id: string }) => c.id)).toEqual([pg.body.id]);
+    expect((await call("GET", `${BASE}?type=graphql`, { token: admin.bearer })).body.items).toEqual([]);
 
     const one = await call("GET", `${BASE}/${pg.body.id}`, { token: admin.bearer });
     expect(one.status).toBe(200);
-    expect(one.body).toEqual(pg.body);
+    expect(one.body).toMatchObject({ id: pg.body.id, name: names[2], config: pg.body.config, status: "error", hasCredentials: true });
     expect(await roundTrips(one.requestId)).toEqual({ neon: 1, upstash: expect.any(Number) });
 
     expect((await call("GET", BASE, { token: other.admin.bearer })).body.items).toEqual([]);
