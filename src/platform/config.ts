@@ -54,6 +54,13 @@ export const ConfigSchema = z
         }
       })
       .optional(),
+    /** The factory's OpenAI-compatible endpoint, used when a tenant sets none (docs/factory-llm.md). */
+    FACTORY_LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+    /** A secret: sent only to FACTORY_LLM_BASE_URL, never to a tenant's own endpoint. */
+    FACTORY_LLM_API_KEY: z.string().min(1).optional(),
+    FACTORY_LLM_MODEL: z.string().min(1).default("gpt-4o"),
+    FACTORY_LLM_FALLBACK_MODEL: z.string().min(1).optional(),
+    FACTORY_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(20_000),
   })
   .refine((c) => c.API_JWT_PUBLIC_KEY || c.API_JWT_JWKS_URL, {
     path: ["API_JWT_PUBLIC_KEY"],

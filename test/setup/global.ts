@@ -6,6 +6,7 @@ import { createScratchDatabase } from "../../local/scratch-db";
 import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
 import { startHttpSource, startReadOnlySource } from "./connector-sources";
 import { startJwksServer } from "./jwks-server";
+import { startOpenAiServer } from "./openai-server";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,7 +19,9 @@ declare module "vitest" {
 /**
  * Starts the local Neon and Upstash endpoints once per run: the real servers on 127.0.0.1 when
  * reachable (fresh database per run), else the embedded backends (TEST_BACKENDS=embedded forces
- * them). Generates the run's signing keys and serves a JWKS for the key-rotation tests.
+ * them). Generates the run's signing keys and serves a JWKS for the key-rotation tests, and starts
+ * the local OpenAI-compatible server the factory's LLM calls go to (FACTORY_LLM_*; a short timeout
+ * so its slow answers time out quickly).
  */
 export default async function setup(project: TestProject) {
   const embedded = process.env.TEST_BACKENDS === "embedded";
@@ -37,6 +40,7 @@ export default async function setup(project: TestProject) {
   const source = scratch ? await startReadOnlySource(scratch.adminUrl) : null;
   const sourceToken = `src-${crypto.randomUUID()}`;
   const httpSource = await startHttpSource(sourceToken);
+  const llm = await startOpenAiServer();
 
   project.provide("stackUrl", stack.url);
   project.provide("backends", stack.backends);
@@ -56,6 +60,11 @@ export default async function setup(project: TestProject) {
     TEST_SOURCE_HTTP_URL: httpSource.url,
     TEST_SOURCE_TOKEN: sourceToken,
     ...(source ? { TEST_SOURCE_PG_HOST: source.host, TEST_SOURCE_PG_PORT: source.port, TEST_SOURCE_PG_DATABASE: source.database, TEST_SOURCE_PG_USER: source.user } : {}),
+    FACTORY_LLM_BASE_URL: llm.url,
+    FACTORY_LLM_API_KEY: llm.apiKey,
+    FACTORY_LLM_MODEL: "gpt-4o",
+    FACTORY_LLM_FALLBACK_MODEL: "gpt-4o-mini",
+    FACTORY_LLM_TIMEOUT_MS: "1500",
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
@@ -63,6 +72,7 @@ export default async function setup(project: TestProject) {
   return async () => {
     await jwks.stop();
     await httpSource.stop();
+    await llm.stop();
     await stack.stop();
     await scratch?.drop();
     await source?.drop(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
