@@ -1,6 +1,5 @@
 import { Buffer } from "node:buffer";
 import { EventEmitter } from "node:events";
-import { connect } from "cloudflare:sockets";
 
 /**
  * The TCP socket postgres.js runs on in a Worker, in the shape of its own Cloudflare polyfill
@@ -10,6 +9,8 @@ import { connect } from "cloudflare:sockets";
  * query. Here a read failing after that is only the end of the socket.
  */
 export async function openPgSocket(host: string, port: number, ssl: boolean) {
+  // Imported on use: Node (npm run dev's cron runner, the dev tests) loads the factory's parts too.
+  const { connect } = await import("cloudflare:sockets");
   const raw = connect({ hostname: host, port }, { secureTransport: ssl ? "starttls" : "off", allowHalfOpen: false });
   const tcp = Object.assign(new EventEmitter(), {
     readyState: "opening",
