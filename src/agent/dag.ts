@@ -26,7 +26,7 @@ export interface DagFault extends FieldError {
 export type PlannedTodo<T extends DagTodo> = T & { dependsOn: string[]; blocks: string[]; executionOrder: number };
 
 /** Every fault of a todo set; `at` is where the todos sit in the request. Empty means it is a DAG. */
-function dagFaults(todos: readonly DagTodo[], at = "json.todos"): DagFault[] {
+function dagFaults(todos: readonly DagTodo[], at: string, outside: boolean): DagFault[] {
   const faults: DagFault[] = [];
   const indexOf = new Map<string, number>();
   todos.forEach((t, i) => {
@@ -39,7 +39,9 @@ function dagFaults(todos: readonly DagTodo[], at = "json.todos"): DagFault[] {
     (t.dependsOn ?? []).forEach((dep, j) => {
       const path = `${at}.${i}.dependsOn.${j}`;
       if (dep === t.key) faults.push({ kind: "self_dependency", todo: t.key, path, message: `todo "${t.key}" depends on itself` });
-      else if (!indexOf.has(dep)) faults.push({ kind: "unknown_dependency", todo: t.key, path, message: `todo "${t.key}" depends on unknown todo key "${dep}"` });
+      else if (!indexOf.has(dep)) {
+        if (!outside) faults.push({ kind: "unknown_dependency", todo: t.key, path, message: `todo "${t.key}" depends on unknown todo key "${dep}"` });
+      }
       else if (seen.has(dep)) faults.push({ kind: "duplicate_dependency", todo: t.key, path, message: `todo "${t.key}" lists dependency "${dep}" twice` });
       seen.add(dep);
     });
@@ -48,8 +50,9 @@ function dagFaults(todos: readonly DagTodo[], at = "json.todos"): DagFault[] {
   return faults.length ? faults : cycleFaults(todos, indexOf, at);
 }
 
+/** Edges between the given todos; a dependency outside them (an edit's kept todo) is no edge. */
 const edgesOf = (todos: readonly DagTodo[], indexOf: Map<string, number>): number[][] =>
-  todos.map((t) => (t.dependsOn ?? []).map((dep) => indexOf.get(dep)!));
+  todos.map((t) => (t.dependsOn ?? []).flatMap((dep) => (indexOf.has(dep) ? [indexOf.get(dep)!] : [])));
 
 /** One fault per strongly connected component of more than one todo, naming one cycle through it. */
 function cycleFaults(todos: readonly DagTodo[], indexOf: Map<string, number>, at: string): DagFault[] {
@@ -137,9 +140,11 @@ export type PlanResult<T extends DagTodo> = { ok: true; todos: PlannedTodo<T>[] 
  * Topological order (Kahn): of the todos whose dependencies are all placed, the highest priority goes
  * next; equal priorities keep the order the todos were given in. `executionOrder` counts from 1.
  * `blocks` is the exact inverse of `dependsOn`, in execution order.
+ * `outside`: a dependency may name a todo not given (an edit's kept todos, which the database
+ * knows); it counts as met for the order, and the caller checks that it exists.
  */
-export function planDag<T extends DagTodo>(todos: readonly T[], at = "json.todos"): PlanResult<T> {
-  const faults = dagFaults(todos, at);
+export function planDag<T extends DagTodo>(todos: readonly T[], at = "json.todos", { outside = false } = {}): PlanResult<T> {
+  const faults = dagFaults(todos, at, outside);
   return faults.length ? { ok: false, faults } : { ok: true, todos: orderDag(todos) };
 }
 

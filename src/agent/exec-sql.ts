@@ -179,7 +179,8 @@ export function failTodo(db: Database, id: string, o: Outcome) {
 /**
  * dependentsToBlock in SQL: every todo depending on a failed or cancelled `root` (directly or
  * through others) that is still pending or awaiting approval becomes blocked. Touching nothing
- * when `root` did not end that way, it may run after any statement that might have.
+ * when `root` did not end that way, it may run after any statement that might have. A plan it
+ * changes gets an `auto_adjust` version: the previous snapshot with every todo's current status.
  */
 export function blockDependents(db: Database, root: SQL) {
   return db.execute(sql`
@@ -187,9 +188,30 @@ export function blockDependents(db: Database, root: SQL) {
     dep(id, plan_id) as (
       select t.id, t.plan_id from agent.todos t join roots f on t.plan_id = f.plan_id and t.depends_on @> array[f.id]
       union
-      select t.id, t.plan_id from agent.todos t join dep on t.plan_id = dep.plan_id and t.depends_on @> array[dep.id])
-    update agent.todos t set status = 'blocked', updated_at = now()
-    from dep where t.id = dep.id and t.status in ('pending', 'needs_approval')`);
+      select t.id, t.plan_id from agent.todos t join dep on t.plan_id = dep.plan_id and t.depends_on @> array[dep.id]),
+    blocked as (
+      update agent.todos t set status = 'blocked', updated_at = now()
+      from dep where t.id = dep.id and t.status in ('pending', 'needs_approval')
+      returning t.id, t.plan_id),
+    adjusted as (
+      update agent.plans p set current_version = p.current_version + 1, updated_at = now()
+      where p.id in (select plan_id from blocked)
+      returning p.id, p.current_version, p.organization_id),
+    entries as (
+      select a.id as plan_id, e.value as entry, e.ordinality as n, b.id is not null as now_blocked,
+             case when b.id is not null then 'blocked' else coalesce(t.status, e.value->>'status') end as status
+      from adjusted a
+      join agent.plan_versions v on v.plan_id = a.id and v.version = a.current_version - 1
+      cross join jsonb_array_elements(v.todos_snapshot) with ordinality e
+      left join agent.todos t on t.id = (e.value->>'id')::uuid
+      left join blocked b on b.id = t.id)
+    insert into agent.plan_versions (plan_id, version, todos_snapshot, change_type, change_reason, changed_by, organization_id)
+    select a.id, a.current_version,
+           (select jsonb_agg(x.entry || jsonb_build_object('status', x.status) order by x.n) from entries x where x.plan_id = a.id),
+           'auto_adjust',
+           'blocked: ' || (select string_agg(x.entry->>'key', ', ' order by x.n) from entries x where x.plan_id = a.id and x.now_blocked),
+           'scheduler', a.organization_id
+    from adjusted a`);
 }
 
 /** A todo that will not run: skipped (its dependents may run) or cancelled (they are blocked). */

@@ -3,6 +3,7 @@ import type { Database } from "../platform/db";
 import { keyset } from "../platform/paging";
 import { columnsOf } from "../platform/table-schema";
 import { blockDependents, settlePlans } from "./exec-sql";
+import type { EditSource } from "./plan-edit-sql";
 import { hitlEvents, HITL_STATUSES } from "./schema";
 
 /**
@@ -64,12 +65,29 @@ export function answerEvent(db: Database, id: string, types: readonly string[], 
     returning id`);
 }
 
+/**
+ * An edit or replan event's proposal as writeEdit's source (plan-edit-sql.ts): its todos while the
+ * event is pending (nothing otherwise), its tools usable when unchanged since the event was opened
+ * (they were checked then).
+ */
+export function editEventSource(id: string): EditSource {
+  const event = (column: SQL) => sql`(select ${column} from agent.hitl_events e where e.id = ${id}::uuid)`;
+  return {
+    planId: event(sql`e.plan_id`),
+    proposed: sql`(select e.event_data->'todos' from agent.hitl_events e where e.id = ${id}::uuid and e.status = 'pending' and e.event_type in ('edit', 'replan'))`,
+    changeType: event(sql`case e.event_type when 'edit' then 'user_edit' else 'replan' end`),
+    changeReason: event(sql`e.event_data->>'changeReason'`),
+    toolUsable: sql`t.is_active and t.updated_at <= ${event(sql`e.requested_at`)}`,
+  };
+}
+
 /** An edit or replan event approved, when this batch's edit moved its plan (the plan's updated_at is the batch's now()). */
 export function answerEditEvent(db: Database, id: string, userId: string) {
-  return db.execute(sql`
+  return db.execute<{ id: string }>(sql`
     update agent.hitl_events e set status = 'completed', user_id = ${userId}::uuid, user_decision = 'approve', responded_at = now()
     where e.id = ${id}::uuid and e.status = 'pending' and e.event_type in ('edit', 'replan')
-      and exists (select 1 from agent.plans p where p.id = e.plan_id and p.updated_at = now())`);
+      and exists (select 1 from agent.plans p where p.id = e.plan_id and p.updated_at = now())
+    returning e.id`);
 }
 
 /** The plan or todo of event `id` when this batch answered it with `decision` and it is of `type`. */

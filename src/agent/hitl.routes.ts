@@ -1,19 +1,20 @@
 import { z } from "@hono/zod-openapi";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { runAs } from "../platform/db";
 import { JsonObject } from "../platform/input";
-import { ApiError, fieldError, fieldErrors, notFound } from "../platform/problem";
+import { ApiError, fieldError, notFound } from "../platform/problem";
 import { json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
 import { pageOf, PageQuery, uuidParams } from "../platform/schemas";
 import { rowSchema } from "../platform/table-schema";
 import { agentRole, agentRoute, requireAgentRole, WRITERS } from "./access";
-import { planDag } from "./dag";
 import { todoState } from "./exec-sql";
-import { answerEditEvent, answerEffects, answerEvent, askInput, DEFAULT_EVENT_TIMEOUT_SECONDS, listEvents, oldestFirst, openPlanEvent, selectEvent } from "./hitl-sql";
-import { MAX_TODOS, type TodoInput as TodoInputT } from "./plan-build";
-import { applyEdit } from "./plan-edit";
+import { answerEditEvent, answerEffects, answerEvent, askInput, DEFAULT_EVENT_TIMEOUT_SECONDS, editEventSource, listEvents, oldestFirst, openPlanEvent, selectEvent } from "./hitl-sql";
+import { MAX_TODOS, proposeTodos, toolNamesOf, type ProposedTodo } from "./plan-build";
+import { editRefused } from "./plan-edit";
+import { applyWrittenEdit, editVerdict, writeEdit } from "./plan-edit-sql";
 import { planState } from "./plan-sql";
+import { toolsFor } from "./plan-tools";
 import { TodoInput } from "./plans.routes";
 import { HITL_EVENT_TYPES, HITL_STATUSES, hitlEvents, sessions } from "./schema";
 
@@ -70,7 +71,7 @@ const openOnPlan = agentRoute(
     method: "post",
     path: "/plans/{id}/events",
     tags,
-    summary: "Open a plan_review, pause, resume or cancel event on a plan, for a person to answer",
+    summary: "Open a plan_review, pause, resume, cancel, edit or replan event on a plan, for a person to answer",
     request: { params: IdParam, body: jsonBody(PlanEventInput) },
     responses: { 201: json(HitlEvent, "Opened") },
   },
@@ -120,19 +121,17 @@ hitlRoutes
     return c.json(oldestFirst.page(rows, q.limit), 200);
   })
   .openapi(openOnPlan, async (c) => {
-    const { db } = c.var;
+    const { db, redis, config } = c.var;
     const principal = c.var.principal!;
     requireAgentRole(principal, WRITERS, "open an event");
     const { id } = c.req.valid("param");
     const input = c.req.valid("json");
     const proposes = EDIT_TYPES.includes(input.type);
     if (proposes !== (input.todos !== undefined)) throw fieldError("json.todos", proposes ? `is required for ${input.type}` : `is only given with edit or replan`);
-    // The proposal's DAG is checked now; its tools when it is approved (they may change meanwhile).
-    if (input.todos) {
-      const dag = planDag(input.todos);
-      if (!dag.ok) throw fieldErrors(dag.faults);
-    }
-    const data = { ...input.data, ...(input.todos ? { todos: input.todos, changeReason: input.changeReason ?? null } : {}) };
+    // A proposal is checked now, as an edit is (DAG, tools, tool_params), and stored as it will be
+    // applied; approving it re-checks in SQL what may have changed meanwhile (plan-edit-sql.ts).
+    const proposal = input.todos ? proposeTodos(input.todos, await toolsFor(db, redis, config, principal, toolNamesOf(input.todos))) : undefined;
+    const data = { ...input.data, ...(proposal ? { todos: proposal, changeReason: input.changeReason ?? null } : {}) };
     const eventId = crypto.randomUUID();
     const [, event, state] = await runAs(db, principal, [
       openPlanEvent(db, eventId, id, input.type, data, input.timeoutSeconds, principal.userId),
@@ -168,30 +167,29 @@ hitlRoutes
     if (input.answer && input.decision !== "answer") throw fieldError("json.answer", "is only given with decision answer (an input_request)");
     if (input.decision === "answer" && !input.answer) throw fieldError("json.answer", "is required to answer an input_request");
     const manager = ["admin", "manager"].includes(agentRole(principal));
-    // Approving an edit or replan applies its todo set: that takes the edit's own read and write (below).
+    // Approving an edit or replan applies its todo set: the edit statements below, which answer it.
     const types = HITL_EVENT_TYPES.filter((t) => (manager || !(MANAGER_TYPES as readonly string[]).includes(t)) && !(input.decision === "approve" && EDIT_TYPES.includes(t)));
     const userInput = input.answer ? JSON.stringify(input.answer) : (input.reason ?? null);
-    const [answered, ...rest] = await runAs(db, principal, [
+    const edit = input.decision === "approve" ? editEventSource(id) : { ...editEventSource(id), proposed: sql`null::jsonb` };
+    const results = await runAs(db, principal, [
       answerEvent(db, id, types, { userId: principal.userId, decision: input.decision, input: userInput }),
       ...answerEffects(db, id, principal.userId, input.answer ?? null, input.reason ?? null),
+      writeEdit(db, edit, principal.userId),
+      ...applyWrittenEdit(db, edit.planId),
+      answerEditEvent(db, id, principal.userId),
       selectEvent(db, id),
+      editVerdict(db, edit),
     ] as const);
-    const event = rest[rest.length - 1] as Awaited<ReturnType<typeof selectEvent>>;
+    const [answered] = results;
+    const [editAnswered, event, verdict] = results.slice(-3) as [Awaited<ReturnType<typeof answerEditEvent>>, Awaited<ReturnType<typeof selectEvent>>, Awaited<ReturnType<typeof editVerdict>>];
     const current = event[0];
     if (!current) throw notFound(`event ${id}`);
-    if (answered.rows[0]) return c.json(current, 200);
+    if (answered.rows[0] || editAnswered.rows[0]) return c.json(current, 200);
     if (current.status !== "pending") {
       throw new ApiError(409, "already_answered", `event ${id} is ${current.status}${current.userDecision ? ` (${current.userDecision})` : ""}`, { currentStatus: current.status });
     }
     if (input.decision === "approve" && EDIT_TYPES.includes(current.eventType) && current.planId) {
-      const proposal = current.eventData as { todos: TodoInputT[]; changeReason: string | null };
-      const changeType = current.eventType === "edit" ? "user_edit" : "replan";
-      const edited = await applyEdit(db, principal, current.planId, { changeType, changeReason: proposal.changeReason ?? undefined, todos: proposal.todos }, [
-        answerEditEvent(db, id, principal.userId),
-        selectEvent(db, id),
-      ]);
-      const [after] = edited.alongside[1] as Awaited<ReturnType<typeof selectEvent>>;
-      return c.json(after!, 200);
+      throw editRefused(current.planId, verdict.rows[0], (current.eventData as { todos: ProposedTodo[] }).todos, "eventData.todos");
     }
     if (!types.includes(current.eventType)) {
       throw new ApiError(403, "agent_role_required", `a ${agentRole(principal)} may not answer a ${current.eventType}; it takes admin or manager`, { role: agentRole(principal) });

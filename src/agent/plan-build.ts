@@ -1,5 +1,5 @@
 import { fieldErrors, type FieldError } from "../platform/problem";
-import { planDag } from "./dag";
+import { DEFAULT_PRIORITY, planDag, type PlannedTodo } from "./dag";
 import { toolParamsChecker } from "./tool-params";
 
 /** A plan's todos as a client sends them (POST …/plans), named by client keys. */
@@ -57,11 +57,11 @@ export const toolNamesOf = (todos: readonly TodoInput[]) => [...new Set(todos.fl
 
 /**
  * Refuses the todo set (422 naming every fault: DAG, unknown or inactive tool, tool_params against
- * the tool's schema or over the size cap) or returns the rows to store in execution order: fresh
- * ids, but `kept` todos (key → id: an edit's completed todos) keep theirs and are not re-checked.
+ * the tool's schema or over the size cap) or returns it planned: execution order and blocks.
+ * `outside`: dependencies may name todos not given (an edit's kept todos; the database checks them).
  */
-export function buildTodos(todos: readonly TodoInput[], tools: readonly ToolRow[], kept: ReadonlyMap<string, string> = new Map()): TodoRow[] {
-  const dag = planDag(todos);
+function checkedPlan(todos: readonly TodoInput[], tools: readonly ToolRow[], outside: boolean) {
+  const dag = planDag(todos, "json.todos", { outside });
   if (!dag.ok) throw fieldErrors(dag.faults);
   const faults: FieldError[] = [];
   const byName = new Map(tools.map((t) => [t.name, t]));
@@ -72,7 +72,7 @@ export function buildTodos(todos: readonly TodoInput[], tools: readonly ToolRow[
       faults.push({ path: `json.todos.${index}.toolParams`, message: `todo "${t.key}": tool_params must be at most ${MAX_TOOL_PARAMS_BYTES} bytes as JSON (${size})` });
       return;
     }
-    if (!t.toolName || kept.has(t.key)) return;
+    if (!t.toolName) return;
     const tool = byName.get(t.toolName);
     if (!tool || tool.isActive === false) {
       faults.push({ path: `json.todos.${index}.toolName`, message: `todo "${t.key}" calls ${tool ? "inactive" : "unknown"} tool "${t.toolName}"` });
@@ -83,27 +83,46 @@ export function buildTodos(todos: readonly TodoInput[], tools: readonly ToolRow[
     faults.push(...check({ key: t.key, index, toolParams: t.toolParams }));
   });
   if (faults.length) throw fieldErrors(faults);
-  const ids = new Map(todos.map((t) => [t.key, kept.get(t.key) ?? crypto.randomUUID()]));
-  return dag.todos.map((t) => ({
+  return dag.todos.sort((a, b) => a.executionOrder - b.executionOrder);
+}
+
+/** A todo with the defaults filled in, as a version's snapshot holds it (less id, status and blocks). */
+const proposedOf = (t: PlannedTodo<TodoInput>) => ({
+  key: t.key,
+  title: t.title,
+  description: t.description ?? null,
+  layer: t.layer,
+  priority: t.priority ?? DEFAULT_PRIORITY,
+  toolName: t.toolName ?? null,
+  toolParams: t.toolParams ?? {},
+  dependsOn: t.dependsOn,
+  executionOrder: t.executionOrder,
+  timeoutSeconds: t.timeoutSeconds ?? 300,
+  maxRetries: t.maxRetries ?? 3,
+  requiresApproval: t.requiresApproval ?? false,
+  inputData: t.inputData ?? null,
+});
+
+export type ProposedTodo = ReturnType<typeof proposedOf>;
+
+/** A new plan's todos (checkedPlan's rules), as stored: fresh ids in place of keys, in execution order. */
+export function buildTodos(todos: readonly TodoInput[], tools: readonly ToolRow[]): TodoRow[] {
+  const planned = checkedPlan(todos, tools, false);
+  const ids = new Map(planned.map((t) => [t.key, crypto.randomUUID()]));
+  return planned.map((t) => ({
+    ...proposedOf(t),
     id: ids.get(t.key)!,
-    key: t.key,
-    title: t.title,
-    description: t.description ?? null,
-    layer: t.layer,
-    priority: t.priority ?? 5,
-    toolName: t.toolName ?? null,
-    toolParams: t.toolParams ?? {},
-    dependsOn: t.dependsOn,
     blocks: t.blocks,
     dependsOnIds: t.dependsOn.map((k) => ids.get(k)!),
     blocksIds: t.blocks.map((k) => ids.get(k)!),
-    executionOrder: t.executionOrder,
-    timeoutSeconds: t.timeoutSeconds ?? 300,
-    maxRetries: t.maxRetries ?? 3,
-    requiresApproval: t.requiresApproval ?? false,
-    inputData: t.inputData ?? null,
-  })).sort((a, b) => a.executionOrder - b.executionOrder);
+  }));
 }
+
+/**
+ * An edit's todo set (checkedPlan's rules, every todo given checked as sent), in execution order
+ * among themselves; the database places them after the kept completed todos (plan-edit-sql.ts).
+ */
+export const proposeTodos = (todos: readonly TodoInput[], tools: readonly ToolRow[]): ProposedTodo[] => checkedPlan(todos, tools, true).map(proposedOf);
 
 /** A version's todos_snapshot entry: the todo by key (dependsOn and blocks as keys), with its id and status at that version. */
 export const snapshotOf = (t: TodoRow, status = "pending") => ({
@@ -124,28 +143,3 @@ export const snapshotOf = (t: TodoRow, status = "pending") => ({
   requiresApproval: t.requiresApproval,
   inputData: t.inputData,
 });
-
-/**
- * An edit's todo set: the given todos, with each completed todo kept as it is (in place of a given
- * todo of its key, or after the given ones). A kept todo keeps the dependencies still in the set.
- */
-export function withKept(given: readonly TodoInput[], completed: readonly ReturnType<typeof snapshotOf>[]): TodoInput[] {
-  const byKey = new Map(completed.map((t) => [t.key, t]));
-  const keys = new Set([...given.map((t) => t.key), ...byKey.keys()]);
-  const asInput = (t: ReturnType<typeof snapshotOf>): TodoInput => ({
-    key: t.key,
-    title: t.title,
-    ...(t.description === null ? {} : { description: t.description }),
-    layer: t.layer,
-    priority: t.priority,
-    ...(t.toolName === null ? {} : { toolName: t.toolName }),
-    toolParams: t.toolParams,
-    dependsOn: t.dependsOn.filter((k) => keys.has(k)),
-    timeoutSeconds: t.timeoutSeconds,
-    maxRetries: t.maxRetries,
-    requiresApproval: t.requiresApproval,
-    ...(t.inputData === null ? {} : { inputData: t.inputData }),
-  });
-  const listed = new Set(given.map((t) => t.key));
-  return [...given.map((t) => (byKey.has(t.key) ? asInput(byKey.get(t.key)!) : t)), ...completed.filter((t) => !listed.has(t.key)).map(asInput)];
-}

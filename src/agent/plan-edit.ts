@@ -1,9 +1,13 @@
-import type { BatchItem } from "drizzle-orm/batch";
+import { sql } from "drizzle-orm";
+import type { Redis } from "@upstash/redis/cloudflare";
 import type { Principal } from "../platform/auth";
+import type { Config } from "../platform/config";
 import { runAs, type Database } from "../platform/db";
-import { ApiError, notFound } from "../platform/problem";
-import { buildTodos, snapshotOf, toolNamesOf, withKept, type TodoInput } from "./plan-build";
-import { bumpVersion, deleteReplaced, detachReplaced, EDITABLE, editState, insertTodos, insertVersion, placeKept, planState, selectPlan, selectTodos, todoStates, toolsNamed } from "./plan-sql";
+import { ApiError, fieldErrors, notFound } from "../platform/problem";
+import { proposeTodos, toolNamesOf, type TodoInput } from "./plan-build";
+import { applyWrittenEdit, editVerdict, writeEdit, type EditSource } from "./plan-edit-sql";
+import { EDITABLE, selectPlan, selectTodos } from "./plan-sql";
+import { toolsFor } from "./plan-tools";
 
 export interface Edit {
   changeType: "user_edit" | "replan";
@@ -13,50 +17,50 @@ export interface Edit {
 
 /**
  * Replaces a plan's todo set as a new version, keeping completed todos (docs/agent.md, "Editing"):
- * a read, then a write guarded by the version read, so two round trips. `alongside` joins the
- * write batch after the edit's statements (an answered edit event); it must guard itself on the
- * edit having happened; its results come back as `alongside`.
+ * checked in the Worker (tools from the tool cache), then one batch that writes guarded on the
+ * version it reads and reads why when it wrote nothing.
  */
-export async function applyEdit(db: Database, principal: Principal, id: string, input: Edit, alongside: BatchItem<"pg">[] = []) {
-  const names = toolNamesOf(input.todos);
-  const [state, current, tools] = await runAs(db, principal, [editState(db, id), todoStates(db, id), toolsNamed(db, names)] as const);
-  const plan = state[0];
-  if (!plan) throw notFound(`plan ${id}`);
-  const version = plan.currentVersion ?? 1;
-  if (!EDITABLE.includes(plan.status)) {
-    throw new ApiError(409, "invalid_state", `cannot edit plan ${id}: it is ${plan.status} (editable: ${EDITABLE.join(", ")})`, { currentStatus: plan.status });
-  }
-  if (current.some((t) => t.status === "in_progress")) throw new ApiError(409, "todos_in_progress", `cannot edit plan ${id} while a todo is in progress; pause it and let executors finish`);
-  const completedIds = new Set(current.filter((t) => t.status === "completed").map((t) => t.id));
-  const completed = ((plan.snapshot ?? []) as ReturnType<typeof snapshotOf>[]).filter((t) => completedIds.has(t.id));
-  const kept = new Map(completed.map((t) => [t.key, t.id]));
-  const rows = buildTodos(withKept(input.todos, completed), tools, kept);
-  const next = version + 1;
-  const fresh = rows.filter((t) => !kept.has(t.key));
-  const keptRows = rows.filter((t) => kept.has(t.key));
-  const keep = keptRows.map((t) => t.id);
-  const results = await runAs(db, principal, [
-    bumpVersion(db, id, version, rows.length, keptRows.length, names),
-    detachReplaced(db, id, keep, next),
-    deleteReplaced(db, id, keep, next),
-    placeKept(db, id, keptRows, next),
-    insertTodos(db, id, fresh, next),
-    insertVersion(db, id, {
-      version: next,
-      changeType: input.changeType,
-      changeReason: input.changeReason,
-      changedBy: principal.userId,
-      snapshot: rows.map((t) => snapshotOf(t, kept.has(t.key) ? "completed" : "pending")),
-    }),
-    ...alongside,
+export async function applyEdit(db: Database, redis: Redis, config: Config, principal: Principal, id: string, input: Edit) {
+  const tools = await toolsFor(db, redis, config, principal, toolNamesOf(input.todos));
+  const proposed = proposeTodos(input.todos, tools);
+  const source: EditSource = {
+    planId: sql`${id}::uuid`,
+    proposed: sql`${JSON.stringify(proposed)}::jsonb`,
+    changeType: sql`${input.changeType}`,
+    changeReason: sql`${input.changeReason ?? null}::text`,
+    toolUsable: sql`t.is_active`,
+  };
+  const [written, , , , , plan, stored, verdict] = await runAs(db, principal, [
+    writeEdit(db, source, principal.userId),
+    ...applyWrittenEdit(db, source.planId),
     selectPlan(db, id),
     selectTodos(db, id),
-    planState(db, id),
+    editVerdict(db, source),
   ] as const);
-  const moved = results[0] as Awaited<ReturnType<typeof bumpVersion>>;
-  const [after, stored, now] = results.slice(-3) as [Awaited<ReturnType<typeof selectPlan>>, Awaited<ReturnType<typeof selectTodos>>, Awaited<ReturnType<typeof planState>>];
-  if (moved[0]) return { plan: after[0]!, todos: stored, alongside: results.slice(6, -3) as unknown[] };
-  throw new ApiError(409, "plan_changed", `plan ${id} changed while the edit was checked (now version ${now[0]?.currentVersion ?? "?"}, ${now[0]?.status ?? "gone"}); retry`, {
-    currentStatus: now[0]?.status ?? null,
-  });
+  if (written.rows[0] && plan[0]) return { plan: plan[0], todos: stored };
+  throw editRefused(id, verdict.rows[0], input.todos, "json.todos");
+}
+
+type Verdict = Awaited<ReturnType<typeof editVerdict>>["rows"][number];
+
+/** Why an edit wrote nothing, most telling first; `todos` and `at` locate a dependency the plan lacks. */
+export function editRefused(planId: string, verdict: Verdict | undefined, todos: readonly Pick<TodoInput, "key" | "dependsOn">[], at: string): ApiError {
+  if (!verdict) return notFound(`plan ${planId}`);
+  if (!(EDITABLE as readonly string[]).includes(verdict.status)) {
+    return new ApiError(409, "invalid_state", `cannot edit plan ${planId}: it is ${verdict.status} (editable: ${EDITABLE.join(", ")})`, { currentStatus: verdict.status });
+  }
+  if (verdict.in_progress) return new ApiError(409, "todos_in_progress", `cannot edit plan ${planId} while a todo is in progress; pause it and let executors finish`);
+  if (verdict.unknown.length) {
+    return fieldErrors(
+      verdict.unknown.map(({ key, dep }) => {
+        const i = todos.findIndex((t) => t.key === key);
+        const j = todos[i]?.dependsOn?.indexOf(dep) ?? -1;
+        return { path: `${at}.${i}.dependsOn.${j}`, message: `todo "${key}" depends on unknown todo key "${dep}" (neither in the set nor a completed todo of the plan)` };
+      }),
+    );
+  }
+  if (verdict.tools.length) {
+    return new ApiError(409, "tools_changed", `tools changed since the todos were checked: ${verdict.tools.join(", ")} (deactivated or updated); retry`, { tools: verdict.tools });
+  }
+  return new ApiError(409, "plan_changed", `plan ${planId} changed while the edit was being written; retry`, { currentStatus: verdict.status });
 }

@@ -192,12 +192,12 @@ export const planRoutes = createRouter()
     throw new ApiError(409, "tools_changed", "a tool the todos call was deactivated while the plan was being checked; retry");
   })
   .openapi(editPlan, async (c) => {
-    const { db } = c.var;
+    const { db, redis, config } = c.var;
     const principal = c.var.principal!;
     requireAgentRole(principal, WRITERS, "edit a plan");
     const { id } = c.req.valid("param");
     const input = c.req.valid("json");
-    const { plan, todos: stored } = await applyEdit(db, principal, id, input);
+    const { plan, todos: stored } = await applyEdit(db, redis, config, principal, id, input);
     return c.json({ plan, todos: stored }, 200);
   })
   .openapi(getPlan, async (c) => {

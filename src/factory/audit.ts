@@ -13,6 +13,15 @@ import type { ACTOR_TYPES } from "./schema";
 
 /** Never copied into before_state or after_state. */
 export const SECRET_COLUMNS = ["password_hash", "credentials_encrypted", "auth_config"] as const;
+/** Members of JSON columns that may hold a secret (a tenant's own LLM API key), dropped from the states likewise. */
+export const SECRET_PATHS = [["settings", "llm_config", "api_key"]] as const;
+
+/** A row as an audit state: its JSON less the secrets. */
+const redacted = (row: SQL) =>
+  SECRET_PATHS.reduce(
+    (state, path) => sql`(${state} #- ${`{${path.join(",")}}`}::text[])`,
+    sql`(to_jsonb(${row}) - array[${sql.join(SECRET_COLUMNS.map((c) => sql`${c}`), sql`, `)}]::text[])`,
+  );
 
 /** Who acted and from where, as each audit row records it. */
 export interface Actor {
@@ -66,11 +75,10 @@ export function audited<T extends PgTable>(db: Database, actor: Actor, entry: Au
   const isDelete = is(change, PgDeleteBase);
   if (!isInsert && !where) throw new TypeError("an audited update or delete needs `where` for the before-state");
   const self = sql.identifier(getTableName(table));
-  const secrets = sql`array[${sql.join(SECRET_COLUMNS.map((c) => sql`${c}`), sql`, `)}]::text[]`;
   const before = isInsert
     ? sql`select null::uuid as id, null::jsonb as state where false`
-    : sql`select ${self}.id as id, to_jsonb(${self}) - ${secrets} as state from ${table} where ${where}`;
-  const after = isDelete ? sql`null::jsonb` : sql`to_jsonb(changed) - ${secrets}`;
+    : sql`select ${self}.id as id, ${redacted(sql`${self}`)} as state from ${table} where ${where}`;
+  const after = isDelete ? sql`null::jsonb` : redacted(sql`changed`);
   const { ip, userAgent, traceId } = actor.origin;
   return db.execute<Record<string, unknown>>(sql`
     with before as (${before}),

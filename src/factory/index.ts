@@ -1,9 +1,9 @@
 import { defineSystem } from "../platform/system";
 
-/** AI-factory judgment platform (spec 003), under /api/v1/factory: its routes arrive with its issue. */
+/** AI-factory judgment platform (spec 003), under /api/v1/factory (docs/factory.md). */
 export const factory = defineSystem({
   name: "factory",
   title: "AI-factory judgment platform (spec 003)",
-  docs: ["docs/factory-connectors.md"],
+  docs: ["docs/factory.md", "docs/factory-connectors.md"],
   load: () => import("./parts").then((m) => m.parts),
 });

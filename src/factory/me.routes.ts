@@ -1,16 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
-import { JsonObject } from "../platform/input";
 import { json } from "../platform/route";
 import { createRouter } from "../platform/router";
-import { columnsOf, rowSchema } from "../platform/table-schema";
 import { effectivePermissions, factoryRoute, runFactory } from "./access";
 import { tenants, users } from "./schema";
-
-/** A user as responses carry them: never password_hash (it holds no secret, but it is no one's business). */
-export const User = rowSchema(users, { metadata: JsonObject }).omit({ passwordHash: true }).openapi("FactoryUser");
-const { passwordHash: _hidden, ...userColumns } = columnsOf(users);
-export { userColumns };
+import { userColumns } from "./user-sql";
+import { User } from "./users.routes";
 
 const Me = z
   .object({

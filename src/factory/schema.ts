@@ -60,6 +60,8 @@ export const CIRCUIT_STATES = ["closed", "open", "half_open"] as const;
 export const ACTOR_TYPES = ["user", "system", "api", "webhook"] as const;
 
 type Json = Record<string, unknown>;
+/** RFC 6902 operations, as factory.json_patch() writes them (add, remove, replace). */
+export type JsonPatch = Array<{ op: "add" | "remove" | "replace"; path: string; value?: unknown }>;
 const ts = (name: string) => timestamp(name, { withTimezone: true, mode: "date" });
 const created = () => ts("created_at").notNull().defaultNow();
 const updated = () => ts("updated_at").notNull().defaultNow();
@@ -555,7 +557,7 @@ export const auditLogs = factory.table("audit_logs", {
   beforeState: jsonb("before_state").$type<Json>(),
   afterState: jsonb("after_state").$type<Json>(),
   /** RFC 6902 JSON Patch from before_state to after_state (factory.json_patch, migration 0015). */
-  diff: jsonb("diff").$type<Array<Record<string, unknown>>>(),
+  diff: jsonb("diff").$type<JsonPatch>(),
   ipAddress: inet("ip_address"),
   userAgent: text("user_agent"),
   traceId: text("trace_id"),

@@ -155,6 +155,33 @@ describe("agent human in the loop", () => {
     expectProblem(await respond(w.owner.bearer, pause.body.id, { decision: "approve" }), 409, "already_answered");
   });
 
+  it("the cron lapses plan_review, pause, resume, cancel, edit and replan events with no effect on their plans", async () => {
+    const w = await planWorld();
+    const { body } = await createPlan(w, { todos: [todo("a")] });
+    const draft = body.plan.id;
+    const { planId: paused } = await executingPlan(w, [todo("p")]);
+    expect((await call("POST", `/api/v1/agent/plans/${paused}/pause`, { token: w.owner.bearer })).status).toBe(200);
+    const opened = [
+      await open(w, draft, { type: "plan_review" }),
+      await open(w, draft, { type: "cancel" }),
+      await open(w, draft, { type: "edit", todos: [todo("e")] }),
+      await open(w, draft, { type: "replan", todos: [todo("r")] }),
+      await open(w, paused, { type: "resume" }),
+      await open(w, paused, { type: "pause" }),
+    ];
+    for (const e of opened) expect(e.status, JSON.stringify(e.body)).toBe(201);
+    for (const e of opened) await expire(e.body.id);
+    await runCron();
+
+    const [events] = await runAs(db, service(), [db.select().from(hitlEvents).where(sql`${hitlEvents.id} in ${opened.map((e) => e.body.id)}`)] as const);
+    expect(events.map((e) => [e.eventType, e.status, e.userDecision]).sort()).toEqual(
+      ["cancel", "edit", "pause", "plan_review", "replan", "resume"].map((t) => [t, "timeout", null]),
+    );
+    expect(await planOf(draft)).toMatchObject({ status: "draft", currentVersion: 1, totalTodos: 1 });
+    expect(await planOf(paused)).toMatchObject({ status: "paused", currentVersion: 1 });
+    expectProblem(await respond(w.owner.bearer, opened[2]!.body.id, { decision: "approve" }), 409, "already_answered");
+  });
+
   it("events of another organization are not found", async () => {
     const w = await planWorld();
     const other = await planWorld();
@@ -186,8 +213,8 @@ describe("agent edit and replan events", () => {
     const approved = await respond(w.owner.bearer, edit.body.id, { decision: "approve" });
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
     expect(approved.body).toMatchObject({ status: "completed", userDecision: "approve", userId: w.owner.userId });
-    // The answer reads the event, then the edit reads and writes: three round trips.
-    expect(await roundTrips(approved.requestId)).toMatchObject({ neon: 3 });
+    // The answer applies the stored proposal in the same batch.
+    expect(await roundTrips(approved.requestId)).toMatchObject({ neon: 1 });
     expect(await planOf(planId)).toMatchObject({ currentVersion: 2, totalTodos: 2 });
     const versions = await call("GET", `/api/v1/agent/plans/${planId}/versions`, { token: w.owner.bearer });
     expect(versions.body.items.map((v: any) => [v.changeType, v.changeReason])).toEqual([["create", null], ["user_edit", "c instead of b"]]);

@@ -72,6 +72,8 @@ describe("agent users", () => {
     );
     expect(attempts.filter((r) => r.status === 201)).toHaveLength(2);
     for (const r of attempts.filter((r) => r.status !== 201)) expectProblem(r, 409, "max_users_reached");
+    // Provisioning, admitted or refused for want of a seat, is one round trip (the seat count is in the insert).
+    for (const r of attempts) expect(await roundTrips(r.requestId)).toMatchObject({ neon: 1 });
     const self = await member(orgId);
     expectProblem(await call("POST", "/api/v1/agent/users/me", { token: self.bearer }), 409, "max_users_reached");
 
@@ -95,6 +97,7 @@ describe("agent users", () => {
 
     const read = await call("GET", `/api/v1/agent/users/${users[0]!.userId}`, { token: users[1]!.bearer });
     expect(read.body.email).toBe(users[0]!.email);
+    expect(await roundTrips(read.requestId)).toMatchObject({ neon: 1 });
     const other = await organization();
     expectProblem(await call("GET", `/api/v1/agent/users/${users[0]!.userId}`, { token: other.admin.bearer }), 404, "not_found");
     expect((await call("GET", "/api/v1/agent/users", { token: other.admin.bearer })).body.items.map((u: { id: string }) => u.id)).toEqual([other.admin.userId]);

@@ -122,6 +122,15 @@ describe("agent plan execution", () => {
     const failed = await onTodo(w.owner.bearer, ids.a!, "fail", { errorMessage: "still down" });
     expect(failed.body).toMatchObject({ status: "failed", retryCount: 1 });
     expect(await statusOf(planId)).toEqual({ a: "failed", b: "blocked", c: "blocked", d: "in_progress" });
+    // The scheduler's change is a version of its own, naming the todos it blocked.
+    const versions = await call("GET", `/api/v1/agent/plans/${planId}/versions`, { token: w.owner.bearer });
+    expect(versions.body.items.map((v: any) => [v.version, v.changeType, v.changeReason, v.changedBy])).toEqual([
+      [1, "create", null, w.owner.userId],
+      [2, "auto_adjust", "blocked: b, c", "scheduler"],
+    ]);
+    const diff = await call("GET", `/api/v1/agent/plans/${planId}/versions/diff?from=1&to=2`, { token: w.owner.bearer });
+    const changes = diff.body.changed.map((c: any) => [c.key, c.changes.map((f: any) => `${f.field}: ${f.to}`)]).sort();
+    expect(changes).toEqual([["a", ["status: failed"]], ["b", ["status: blocked"]], ["c", ["status: blocked"]], ["d", ["status: in_progress"]]]);
     const [[running], , results] = await read(planId);
     expect(running).toMatchObject({ status: "executing", failedTodos: 1 });
     expect(results.filter((r) => !r.success).map((r) => r.errorMessage)).toEqual(expect.arrayContaining(["API down", "still down"]));
@@ -149,6 +158,7 @@ describe("agent plan execution", () => {
 
     const rejected = await onTodo(manager.bearer, ids.x!, "reject", { reason: "too risky" });
     expect(rejected.body).toMatchObject({ status: "cancelled", rejectionReason: "too risky" });
+    expect(await roundTrips(rejected.requestId)).toMatchObject({ neon: 1 });
     expect(await statusOf(planId)).toMatchObject({ x: "cancelled", y: "blocked", a: "in_progress", b: "pending" });
     const events2 = (await read(planId))[3];
     expect(events2.map((e) => [e.todoId, e.status, e.userDecision]).sort()).toEqual([[ids.a, "completed", "approve"], [ids.x, "completed", "reject"]].sort());
@@ -160,7 +170,9 @@ describe("agent plan execution", () => {
     const skipped = await onTodo(w.owner.bearer, ids.a!, "skip");
     expect(skipped.body.status).toBe("skipped");
     expect(await roundTrips(skipped.requestId)).toMatchObject({ neon: 1 });
-    expect((await onTodo(w.owner.bearer, ids.c!, "cancel")).body.status).toBe("cancelled");
+    const cancelled = await onTodo(w.owner.bearer, ids.c!, "cancel");
+    expect(cancelled.body.status).toBe("cancelled");
+    expect(await roundTrips(cancelled.requestId)).toMatchObject({ neon: 1 });
     expect(await statusOf(planId)).toEqual({ a: "skipped", b: "pending", c: "cancelled", d: "blocked" });
     expectProblem(await onTodo(w.owner.bearer, ids.c!, "skip"), 409, "invalid_state");
     const [b] = (await claim(w, planId, 5)).body.items;

@@ -4,7 +4,7 @@ import { loadConfig } from "../../src/platform/config";
 import { createDatabase, runAs } from "../../src/platform/db";
 import { PLATFORM_OPERATOR, type FactoryRole } from "../../src/factory/access";
 import { tenants, users, USER_STATUSES } from "../../src/factory/schema";
-import { testEnv, token } from "./helpers";
+import { call, testEnv, token } from "./helpers";
 
 /** Test-side access as the API's own role (RLS checks and seeding, never through the routes). */
 export const db = createDatabase(loadConfig(testEnv), "factory-test");
@@ -54,4 +54,21 @@ export async function seedTenant(values: Partial<typeof tenants.$inferInsert> = 
   const tenantId = rows[0]!.id;
   expect(tenantId).toBeTruthy();
   return { tenantId, admin: await seedUser(tenantId, "admin") };
+}
+
+/** A platform operator's bearer token (the token role above tenants). */
+export const operatorBearer = () => token({ roles: [PLATFORM_OPERATOR] });
+
+/** A tenant and its first admin created through the API by the platform operator; the admin's token carries `subject`. */
+export async function createdTenant(values: Record<string, unknown> = {}) {
+  const subject = crypto.randomUUID();
+  const name = `plant-${crypto.randomUUID().slice(0, 18)}`;
+  const res = await call("POST", "/api/v1/factory/platform/tenants", {
+    token: await operatorBearer(),
+    body: { name, displayName: `Plant ${name}`, ...values, admin: { subject, email: `${subject}@factory.test`, username: "admin" } },
+  });
+  expect(res.status, JSON.stringify(res.body)).toBe(201);
+  const tenantId: string = res.body.tenant.id;
+  const admin: FactoryUser = { userId: subject, tenantId, role: "admin", bearer: await bearerOf(tenantId, subject) };
+  return { tenantId, admin, body: res.body, requestId: res.requestId };
 }

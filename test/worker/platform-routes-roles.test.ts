@@ -4,18 +4,18 @@ import { spoofedRoleSets } from "./platform-spoofed-roles";
 
 /**
  * Every operation of /openapi.json against every role, as the "Roles" sections of docs/exam.md,
- * docs/hub.md, docs/seedtest.md and docs/agent.md describe them. Paths carry made-up ids, so "not refused" means
+ * docs/hub.md, docs/seedtest.md, docs/agent.md and docs/factory.md describe them. Paths carry made-up ids, so "not refused" means
  * anything but 403 (404 and 422 included) and never a 5xx; "refused" means 403 problem+json.
  */
 
 /** The role a token holds; `none` is a token without roles (a learner, as any caller is). */
-const ROLES = ["none", "learner", "reviewer", "proctor", "admin", "teacher", "student", "manager", "viewer", "operator", "service"] as const;
+const ROLES = ["none", "learner", "reviewer", "proctor", "admin", "teacher", "student", "manager", "viewer", "operator", "platform_operator", "service"] as const;
 type Role = (typeof ROLES)[number];
 
 /** Tokens carrying `service`, the jobs' identity, are refused on every route (src/platform/middleware.ts). */
 const ALWAYS_REFUSED: Role[] = ["service"];
 
-const NO_HUB_ROLE: Role[] = ["none", "learner", "reviewer", "proctor", "manager", "viewer", "operator"];
+const NO_HUB_ROLE: Role[] = ["none", "learner", "reviewer", "proctor", "manager", "viewer", "operator", "platform_operator"];
 const HUB_READ = NO_HUB_ROLE;
 const HUB_WRITE: Role[] = [...NO_HUB_ROLE, "student"];
 const HUB_ADMIN: Role[] = [...HUB_WRITE, "teacher"];
@@ -187,6 +187,24 @@ const MATRIX: Record<string, Case> = {
   // is no factory tenant, so every tenant route refuses every token here (403 tenant_unknown);
   // test/worker/factory-roles.test.ts walks the real matrix.
   "GET /api/v1/factory/me": { refused: all() },
+  "GET /api/v1/factory/tenant": { refused: all() },
+  "PATCH /api/v1/factory/tenant": { refused: all(), body: { displayName: "Matrix" } },
+  "POST /api/v1/factory/users": { refused: all(), body: { subject: "matrix", email: "matrix@factory.test", username: "matrix", role: "viewer" } },
+  "GET /api/v1/factory/users": { refused: all() },
+  "GET /api/v1/factory/users/{id}": { refused: all() },
+  "PATCH /api/v1/factory/users/{id}": { refused: all(), body: { role: "viewer" } },
+  "POST /api/v1/factory/users/{id}/lock": { refused: all() },
+  "GET /api/v1/factory/audit-logs": { refused: all() },
+  // Tenants are the platform operator's (a token role above tenants).
+  "POST /api/v1/factory/platform/tenants": {
+    refused: all("platform_operator"),
+    body: { name: `matrix-${TENANT}`, displayName: "Matrix", admin: { subject: crypto.randomUUID(), email: "admin@factory.test", username: "admin" } },
+  },
+  "GET /api/v1/factory/platform/tenants": { refused: all("platform_operator") },
+  "GET /api/v1/factory/platform/tenants/{id}": { refused: all("platform_operator") },
+  "PATCH /api/v1/factory/platform/tenants/{id}": { refused: all("platform_operator"), body: { maxUsers: 20 } },
+  "POST /api/v1/factory/platform/tenants/{id}/suspend": { refused: all("platform_operator") },
+  "POST /api/v1/factory/platform/tenants/{id}/activate": { refused: all("platform_operator") },
   // Data connectors (docs/factory-connectors.md): connector:* permissions of the users row, so here every one is refused.
   "POST /api/v1/factory/connectors": { refused: all(), body: { name: "matrix", type: "graphql", config: { endpoint: "http://127.0.0.1:9/graphql" } } },
   "GET /api/v1/factory/connectors": { refused: all() },
@@ -252,6 +270,8 @@ const roleToken = (role: Role) => token({ roles: role === "none" ? [] : [role], 
 
 const outcome = (res: CallResult) => `${res.status}${res.body?.code ? ` ${res.body.code}` : ""}`;
 
+// The two walks below grow with every route (each role's or spoofed token's requests run in turn),
+// past the default 30 s on a loaded machine: they get their own timeout.
 describe("role matrix over /openapi.json", () => {
   it("covers every operation /openapi.json lists, and nothing else", async () => {
     const listed = (await operations()).map((op) => op.key);
@@ -274,7 +294,7 @@ describe("role matrix over /openapi.json", () => {
       if (!ok) wrong.push(`${op.key} as ${role}: expected ${refused ? "403" : "not refused"}, got ${outcome(res)}`);
     }
     expect(wrong).toEqual([]);
-  });
+  }, 120_000);
 
   it("answers tokens with spoofed roles exactly as a token without roles, on every operation", async () => {
     const ops = (await operations()).filter((op) => op.key in MATRIX);
@@ -289,5 +309,5 @@ describe("role matrix over /openapi.json", () => {
     );
     expect(differing).toEqual([]);
     expect(spoofed).toHaveLength(spoofedRoleSets().length);
-  });
+  }, 120_000);
 });

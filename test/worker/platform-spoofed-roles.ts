@@ -5,7 +5,7 @@
  */
 
 /** The roles some route or policy grants something to; `learner` is what every caller is anyway. */
-export const PRIVILEGED = ["admin", "reviewer", "proctor", "teacher", "student", "service"] as const;
+export const PRIVILEGED = ["admin", "reviewer", "proctor", "teacher", "student", "service", "platform_operator"] as const;
 
 const CYRILLIC: Record<string, string> = { a: "\u0430", c: "\u0441", e: "\u0435", o: "\u043e", p: "\u0440" };
 const firstLookalike = (r: string) => {
