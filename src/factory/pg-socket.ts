@@ -57,6 +57,7 @@ export async function openPgSocket(host: string, port: number, ssl: boolean) {
   raw.closed.then(() => (tcp.readyState === "upgrade" ? undefined : close()), fail);
   // A socket that never opened rejects these too; its failure reaches postgres.js through `opened`.
   tcp.writer.closed.catch(() => {});
+  tcp.writer.ready.catch(() => {});
   tcp.reader.closed.catch(() => {});
   await raw.opened;
   tcp.readyState = "open";
