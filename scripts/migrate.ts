@@ -3,14 +3,9 @@
 // Target: DATABASE_URL (a Postgres server, with a role that may create schemas, roles and
 // extensions) when set, else the embedded PGlite database in .local/pglite. On Neon use the
 // direct (unpooled) URL: the runner's session-level advisory lock needs a real session.
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import pg from 'pg';
-import { migrateDown, migrateUp, pgClientExec, pgliteExec, type SqlExec } from './lib/migrations';
-import { createPglite } from './lib/pglite';
-
-const PGLITE_DIR = join(import.meta.dirname, '../.local/pglite');
+import { withDatabase } from './lib/database';
+import { migrateDown, migrateUp } from './lib/migrations';
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -20,26 +15,6 @@ const command = positionals[0];
 if (command !== 'up' && command !== 'down') {
   console.error('usage: migrate.ts up | down [--steps N]');
   process.exit(2);
-}
-
-async function withDatabase(work: (db: SqlExec, target: string) => Promise<void>): Promise<void> {
-  const url = process.env.DATABASE_URL;
-  if (url) {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    try {
-      return await work(pgClientExec(client), `${client.host}:${client.port}/${client.database}`);
-    } finally {
-      await client.end();
-    }
-  }
-  await mkdir(PGLITE_DIR, { recursive: true });
-  const pglite = await createPglite(PGLITE_DIR);
-  try {
-    return await work(pgliteExec(pglite), `PGlite ${PGLITE_DIR}`);
-  } finally {
-    await pglite.close();
-  }
 }
 
 try {

@@ -1,7 +1,7 @@
 import type { Redis } from "@upstash/redis/cloudflare";
 import type { Config } from "../platform/config";
 import { orFallback } from "../platform/redis";
-import { inputHash } from "./input-hash";
+import { inputHash } from "../platform/canonical-json";
 
 /** §8.2, exactly: a JSON string per tool and input. */
 export const execCacheKey = (toolName: string, hash: string) => `exec_cache:${toolName}:${hash}`;

@@ -6,6 +6,7 @@ import { z } from "zod";
 import type { Principal } from "../platform/auth";
 import type { Config } from "../platform/config";
 import type { AppEnv } from "../platform/context";
+import { countToday, dailyQuotaExceeded, utcDay } from "../platform/daily-quota";
 import { runAs } from "../platform/db";
 import { ApiError } from "../platform/problem";
 import { orFallback } from "../platform/redis";
@@ -14,19 +15,12 @@ import { organizations } from "./schema";
 
 /** §8.3's key prefix: @upstash/ratelimit's fixed window writes `rate_limit:{user_id}:{minute}`. */
 const USER_LIMIT_PREFIX = "rate_limit";
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** A limit cached after a miss is trusted this long; PATCH /organizations rewrites it at once. */
 const LIMIT_TTL_SEC = 60 * 60;
 /** Users this isolate already knows to be over their minute: refused without a Redis call. */
 const blockedUsers = new Map<string, number>();
 
 const Settings = z.object({ AGENT_USER_REQUESTS_PER_MINUTE: z.coerce.number().int().min(1).default(300) });
-
-/** The UTC day a request counts against, and when it ends. */
-export function utcDay(now: number): { day: string; endsAt: number } {
-  const start = Math.floor(now / DAY_MS) * DAY_MS;
-  return { day: new Date(start).toISOString().slice(0, 10), endsAt: start + DAY_MS };
-}
 
 export const dailyCountKey = (orgId: string, day: string) => `quota:daily:${orgId}:${day}`;
 export const dailyLimitKey = (orgId: string) => `quota:daily_limit:${orgId}`;
@@ -42,10 +36,9 @@ export function cacheDailyLimit(redis: Redis, config: Config, orgId: string, lim
 /**
  * Every agent request, after the platform's limiter has let it through: the caller's §8.3 minute
  * (per user, `AGENT_USER_REQUESTS_PER_MINUTE`, default 300), then the organization's
- * max_daily_requests for the UTC day. A request the minute limit refuses is not counted toward
- * the day. Every request that reaches the daily check counts, refused or not, so the count is
- * exact: of N + k concurrent requests at a quota of N, the INCR answers 1 … N + k and exactly N
- * pass. Redis down: both pass (the platform's fail-open rule).
+ * max_daily_requests for the UTC day (countToday, src/platform/daily-quota.ts: exact under
+ * concurrency). A request the minute limit refuses is not counted toward the day. Redis down: both
+ * pass (the platform's fail-open rule).
  */
 export function agentLimits(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -82,7 +75,7 @@ async function checkDailyQuota(vars: AppEnv["Variables"], principal: Principal, 
   const counted = await orFallback(
     config,
     "agent.quota.daily",
-    () => redis.pipeline().get<string | number>(dailyLimitKey(orgId)).incr(dailyCountKey(orgId, day)).pexpireat(dailyCountKey(orgId, day), endsAt).exec(),
+    () => countToday(redis.pipeline().get<string | number>(dailyLimitKey(orgId)), dailyCountKey(orgId, day), endsAt).exec(),
     null,
   );
   if (!counted) return;
@@ -97,13 +90,5 @@ async function checkDailyQuota(vars: AppEnv["Variables"], principal: Principal, 
   } else {
     limit = cachedLimit === "none" ? null : Number(cachedLimit);
   }
-  if (limit !== null && used > limit) {
-    throw new ApiError(
-      429,
-      "daily_quota_exceeded",
-      `organization ${orgId} has used its ${limit} agent requests of ${day} (UTC); the quota renews at midnight UTC`,
-      { limit, day },
-      { "Retry-After": String(Math.max(1, Math.ceil((endsAt - now) / 1000))) },
-    );
-  }
+  if (limit !== null && used > limit) throw dailyQuotaExceeded(`organization ${orgId} has used its ${limit} agent requests`, limit, day, endsAt, now);
 }

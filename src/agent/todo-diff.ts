@@ -1,4 +1,4 @@
-import { canonicalize } from "./input-hash";
+import { canonicalize } from "../platform/canonical-json";
 
 /**
  * The difference between two versions' `todos_snapshot` (GET …/versions/diff): todos matched by

@@ -1,6 +1,6 @@
 import { dereference, escapePointer, validate, type OutputUnit, type Schema } from "@cfworker/json-schema";
 import type { FieldError } from "../platform/problem";
-import { canonicalize, NotCanonicalJsonError } from "./input-hash";
+import { canonicalize, NotCanonicalJsonError } from "../platform/canonical-json";
 import { META_SCHEMA_2020_12 } from "./json-schema-meta";
 
 /**

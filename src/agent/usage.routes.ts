@@ -7,7 +7,8 @@ import { createRouter } from "../platform/router";
 import { checkRange, Timestamp } from "../platform/schemas";
 import { orFallback } from "../platform/redis";
 import { agentRoute, callerOrg, requireAgentRole } from "./access";
-import { dailyCountKey, utcDay } from "./quota";
+import { utcDay } from "../platform/daily-quota";
+import { dailyCountKey } from "./quota";
 import { METRIC_TYPES, organizations } from "./schema";
 import { usageReport } from "./usage-sql";
 

@@ -4,7 +4,16 @@ import { auditRoutes } from "./audit.routes";
 import { checkConnectorHealth } from "./connector-health";
 import { connectorQueryRoutes } from "./connector-query.routes";
 import { connectorRoutes } from "./connectors.routes";
+import { conflictConsumer } from "./conflict-jobs";
+import { conflictRoutes } from "./conflicts.routes";
+import { deploymentRoutes } from "./deployments.routes";
+import { judgmentQuotaKey } from "./judgment-execute";
+import { judgmentCacheKey } from "./judgment-cache";
+import { judgmentRoutes } from "./judgments.routes";
 import { meRoutes } from "./me.routes";
+import { promptRoutes } from "./prompts.routes";
+import { ruleScriptRoutes } from "./rule-scripts.routes";
+import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
 import { userRoutes } from "./users.routes";
 
@@ -15,6 +24,12 @@ router
   .route("/", tenantRoutes)
   .route("/", userRoutes)
   .route("/", auditRoutes)
+  .route("/", rulesetRoutes)
+  .route("/", ruleScriptRoutes)
+  .route("/", deploymentRoutes)
+  .route("/", conflictRoutes)
+  .route("/", judgmentRoutes)
+  .route("/", promptRoutes)
   .route("/", connectorRoutes)
   .route("/", connectorQueryRoutes);
 
@@ -24,5 +39,16 @@ export const parts = defineParts({
   jobs: {
     /** §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md). */
     [EVERY_MINUTE]: [checkConnectorHealth],
+  },
+  consumers: {
+    /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */
+    RULE_VERSION_CREATED: [conflictConsumer],
+    RULE_DEPLOYMENT_CHANGED: [conflictConsumer],
+  },
+  cacheKeys: {
+    /** §4.2: a judgment's result by scope (workflow, or ruleset and method) and input hash. */
+    judgment: judgmentCacheKey,
+    /** A tenant's judgments of one UTC day (max_judgments_per_day). */
+    judgmentQuota: judgmentQuotaKey,
   },
 });

@@ -286,6 +286,8 @@ export const ruleDeployments = factory.table("rule_deployments", {
   rolledBackAt: ts("rolled_back_at"),
   createdAt: created(),
   metadata: jsonb("metadata").$type<Json>().notNull().default({}),
+  /** Addition (0016): who asked for the deployment; the approver must be someone else (four eyes). */
+  requestedBy: uuid("requested_by").references(() => users.id),
 });
 
 export const ruleConflicts = factory.table("rule_conflicts", {
@@ -302,6 +304,8 @@ export const ruleConflicts = factory.table("rule_conflicts", {
   detectedAt: ts("detected_at").notNull().defaultNow(),
   resolvedAt: ts("resolved_at"),
   resolvedBy: uuid("resolved_by").references(() => users.id),
+  /** Addition (0016): the other ruleset of an output_conflict between two rulesets on one target_kpi. */
+  otherRulesetId: uuid("other_ruleset_id").references((): AnyPgColumn => rulesets.id),
 });
 
 // §6 learning

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { inputHash } from "../../src/agent/input-hash";
+import { inputHash } from "../../src/platform/canonical-json";
 import { call, DEAD_ENDPOINT, expectProblem, roundTrips } from "./helpers";
 import { operator, organization, provisioned, rawRedis } from "./agent-helpers";
 

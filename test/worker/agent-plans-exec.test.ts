@@ -6,7 +6,7 @@ import { executionResults, hitlEvents, organizations, plans, todos, toolExecutio
 import { runAs } from "../../src/platform/db";
 import { EVERY_MINUTE } from "../../src/platform/system";
 import { call, expectProblem, roundTrips, testEnv } from "./helpers";
-import { inputHash } from "../../src/agent/input-hash";
+import { inputHash } from "../../src/platform/canonical-json";
 import { as, db, provisioned, rawRedis } from "./agent-helpers";
 import { claim, createPlan, executingPlan, onTodo, planWorld, sharedTool, todo } from "./agent-plans-helpers";
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { dailyCountKey, dailyLimitKey, utcDay } from "../../src/agent/quota";
+import { dailyCountKey, dailyLimitKey } from "../../src/agent/quota";
+import { utcDay } from "../../src/platform/daily-quota";
 import { call, DEAD_ENDPOINT, expectProblem, roundTrips } from "./helpers";
 import { operator, organization, provisioned, rawRedis } from "./agent-helpers";
 

@@ -33,6 +33,16 @@ const BODIES: Record<string, () => unknown> = {
     return { subject: s, email: `${s}@factory.test`, username: `m-${s.slice(0, 8)}`, role: "viewer" };
   },
   "PATCH /api/v1/factory/users/{id}": () => ({ metadata: { matrix: true } }),
+  "POST /api/v1/factory/judgments/execute": () => ({ inputData: { line_code: "L01" }, rulesetId: crypto.randomUUID() }),
+  "POST /api/v1/factory/judgments/{id}/feedback": () => ({ feedbackType: "correct" }),
+  "POST /api/v1/factory/prompts": () => ({ name: "matrix", purpose: "matrix", templateType: "judgment", bodies: [{ systemPrompt: "s", userPromptTemplate: "u" }] }),
+  "POST /api/v1/factory/prompts/{id}/render": () => ({ variables: {} }),
+  "POST /api/v1/factory/rules/rulesets": () => ({ name: `matrix-${crypto.randomUUID()}`, targetKpi: "defect_rate" }),
+  "PATCH /api/v1/factory/rules/rulesets/{id}": () => ({ priority: 1 }),
+  "POST /api/v1/factory/rules/rulesets/{id}/scripts": () => ({ script: "fn judge(metrics) { 1 }" }),
+  "POST /api/v1/factory/rules/rulesets/{id}/scripts/{version}/test": () => ({ input: {} }),
+  "POST /api/v1/factory/rules/rulesets/{id}/deploy": () => ({ version: 1, changelog: "matrix" }),
+  "PATCH /api/v1/factory/rules/conflicts/{id}": () => ({ resolutionStatus: "resolved" }),
   "POST /api/v1/factory/connectors": () => ({ name: `matrix-${crypto.randomUUID()}`, type: "graphql", config: { endpoint: "http://127.0.0.1:9/graphql" } }),
   "PATCH /api/v1/factory/connectors/{id}": () => ({ name: "matrix" }),
   "POST /api/v1/factory/connectors/{id}/query": () => ({ query: "select 1" }),
@@ -54,7 +64,8 @@ async function factoryOperations(): Promise<Operation[]> {
     );
 }
 
-const concrete = (path: string) => path.replace(/\{[^}]+\}/g, () => crypto.randomUUID());
+// Rule versions are numbered (an integer path parameter); every other parameter is a UUID.
+const concrete = (path: string) => path.replace("{version}", "1").replace(/\{[^}]+\}/g, () => crypto.randomUUID());
 const invoke = (op: Operation, bearer: string) => call(op.method, concrete(op.path), { token: bearer, body: BODIES[op.key]?.() });
 
 describe("factory role matrix (generated from the route declarations)", () => {

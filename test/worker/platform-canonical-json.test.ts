@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { canonicalize, inputHash, NotCanonicalJsonError, sha256Hex } from "../../src/agent/input-hash";
+import { canonicalize, inputHash, NotCanonicalJsonError, sha256Hex } from "../../src/platform/canonical-json";
 import { parts } from "../../src/agent/parts";
 
 /** An IEEE 754 double from its 64 bits, as RFC 8785 Appendix B lists them. */

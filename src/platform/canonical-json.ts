@@ -1,6 +1,7 @@
 /**
- * The §8.2 execution-cache key part: SHA-256 (hex) of a tool input's RFC 8785 (JCS) canonical
- * JSON, so two inputs that differ only in key order or number spelling share one cache entry.
+ * RFC 8785 (JCS) canonical JSON and its SHA-256: cache keys over an input (the agent's §8.2 tool
+ * executions, the factory's judgments), so two inputs that differ only in key order or number
+ * spelling share one entry.
  */
 
 /** A value JCS cannot serialise (RFC 8785 §3.1 requires I-JSON); `pointer` says where it is. */
@@ -61,5 +62,5 @@ export async function sha256Hex(text: string): Promise<string> {
   return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** `input_hash` of `exec_cache:{tool_name}:{input_hash}`: the tool name is in the key, so only the input is hashed. */
+/** SHA-256 (hex) of a value's canonical JSON: `input_hash` of the agent's `exec_cache:{tool_name}:{input_hash}`, the hash of the factory's `judgment:{scope}:{hash}`. */
 export const inputHash = (input: unknown): Promise<string> => sha256Hex(canonicalize(input));

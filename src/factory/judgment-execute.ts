@@ -1,0 +1,194 @@
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Context } from "hono";
+import { inputHash } from "../platform/canonical-json";
+import type { AppEnv } from "../platform/context";
+import { countToday, dailyQuotaExceeded, utcDay } from "../platform/daily-quota";
+import { ApiError, fieldError, notFound } from "../platform/problem";
+import { orFallback } from "../platform/redis";
+import { requestOrigin } from "../platform/request-origin";
+import { runFactory, tenantOf, type FactoryAccess } from "./access";
+import { judgeByLlm, chooseJudgmentPrompt, renderJudgmentPrompt, type LlmOutcome, type PromptRow } from "./judge-llm";
+import { judgeByRules, type DeployedScript, type RuleOutcome } from "./judge-rules";
+import { cacheScope, DEFAULT_CACHE_TTL_SEC, judgmentCacheKey, readCachedJudgment, type CachedJudgment, type JudgmentMethod } from "./judgment-cache";
+import { countCacheHit, insertJudgment, insertLlmCalls, judgmentInputs, judgmentQuota, upsertCacheMirror, type JudgmentRow, type NewJudgment } from "./judgment-sql";
+import { combineVerdicts, DEFAULT_HYBRID_THRESHOLD, llmNeeded, type Verdict } from "./judgment-verdict";
+
+export interface ExecuteRequest {
+  inputData: Record<string, unknown>;
+  rulesetId?: string;
+  workflowId?: string;
+  method?: JudgmentMethod;
+  source: NewJudgment["source"];
+  promptVariables?: Record<string, unknown>;
+  locale?: string;
+}
+
+/** Each tenant's judgments of one UTC day (max_judgments_per_day). */
+export const judgmentQuotaKey = (tenantId: string, day: string) => `quota:judgments:${tenantId}:${day}`;
+
+/** The method a request asks for: as named, else rules when it names a ruleset, else the LLM. */
+export function methodOf(req: Pick<ExecuteRequest, "method" | "rulesetId">): JudgmentMethod {
+  const method = req.method ?? (req.rulesetId ? "rule_only" : "llm_only");
+  if (method !== "llm_only" && !req.rulesetId) throw fieldError("json.rulesetId", `${method} judges by a ruleset: name it`);
+  return method;
+}
+
+const numberSetting = (settings: Record<string, unknown>, name: string, fallback: number, ok: (n: number) => boolean) => {
+  const v = settings[name];
+  return typeof v === "number" && ok(v) ? v : fallback;
+};
+
+interface Run {
+  c: Context<AppEnv>;
+  route: FactoryAccess;
+  userId: string;
+  tenantId: string;
+  traceId: string;
+  started: number;
+}
+
+/**
+ * POST /judgments/execute (docs/factory-judgments.md): the cache first, then the method. Round
+ * trips: a hit is one Redis pipeline (entry + quota count) and one Postgres batch (the record,
+ * conditional on the quota, and the mirror's hit count); a miss adds the Postgres batch that reads
+ * what the method needs and a Redis SET of the new entry.
+ */
+export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, req: ExecuteRequest): Promise<JudgmentRow> {
+  const ctx: Run = { c, route, userId: c.var.principal!.userId, tenantId: tenantOf(c.var.principal!), traceId: requestOrigin(c).traceId, started: Date.now() };
+  const { tenantId } = ctx;
+  const vars = c.var;
+  const method = methodOf(req);
+  const hash = await inputHash(req.inputData);
+  const cacheKey = judgmentCacheKey(cacheScope({ workflowId: req.workflowId, rulesetId: req.rulesetId, method, tenantId }), hash);
+  const { day, endsAt } = utcDay(ctx.started);
+  // Redis down: no cache and no count (the platform's fail-open rule); place 0 is within any quota.
+  const counted = await orFallback(vars.config, "factory.judgment.cache", () => countToday(vars.redis.pipeline().get(cacheKey), judgmentQuotaKey(tenantId, day), endsAt).exec(), null);
+  const place = counted ? Number(counted[1]) : 0;
+  const quotaSpent = (limit: number) => dailyQuotaExceeded(`tenant ${tenantId} has used its ${limit} judgments`, limit, day, endsAt);
+  const cached = counted ? readCachedJudgment(counted[0], tenantId) : null;
+  if (cached) return serveHit(ctx, req, cached, cacheKey, place, quotaSpent);
+
+  const { db } = vars;
+  const [tenantRows, userRows, workflowRows, rulesetRows, deployments, prompts] = await runFactory(c, route, [
+    ...judgmentInputs(db, ctx.userId, { rulesetId: method === "llm_only" ? undefined : req.rulesetId, workflowId: req.workflowId, prompts: method !== "rule_only" }),
+  ] as const);
+  const tenant = tenantRows[0]!;
+  if (place > tenant.limit) throw quotaSpent(tenant.limit);
+  if (req.workflowId && !workflowRows[0]) throw new ApiError(404, "not_found", `workflow ${req.workflowId} was not found`, { field: "json.workflowId" });
+  const ruleset = rulesetRows[0];
+  if (method !== "llm_only" && !ruleset) throw new ApiError(404, "not_found", `ruleset ${req.rulesetId} was not found`, { field: "json.rulesetId" });
+  const settings = tenant.settings;
+  const groups = userRows[0]?.groups;
+
+  let rules: RuleOutcome | null = null;
+  if (ruleset) {
+    const userGroups = Array.isArray(groups) ? groups.filter((g): g is string => typeof g === "string") : [];
+    rules = await judgeByRules(ruleset, deployments as DeployedScript[], { inputData: req.inputData, inputHash: hash, userGroups, tenantId });
+  }
+  const { llm, ask, skipped } = await consultLlm(ctx, req, method, rules, { hash, settings, prompts: prompts as PromptRow[] });
+
+  const verdict: Verdict = method === "llm_only" ? llm!.verdict : combineVerdicts(rules!.verdict, llm && !llm.failed ? llm.verdict : null);
+  const id = crypto.randomUUID();
+  const ttl = numberSetting(settings, "judgment_cache_ttl_seconds", DEFAULT_CACHE_TTL_SEC, (n) => Number.isInteger(n) && n >= 1 && n <= 30 * 86_400);
+  const cacheable = !llm?.failed;
+  const judgment: NewJudgment = {
+    id,
+    workflowId: req.workflowId ?? null,
+    source: req.source,
+    inputData: req.inputData,
+    result: verdict.result,
+    confidence: verdict.confidence,
+    methodUsed: method,
+    explanation: verdict.explanation,
+    recommendedActions: verdict.recommendedActions,
+    ruleTrace: rules?.ruleTrace ?? null,
+    llmMetadata: llm ? { consulted: true, reason: ask, ...llm.metadata } : method === "hybrid" ? { consulted: false, reason: skipped } : null,
+    evidence: evidenceOf(rules, llm),
+    cacheHit: false,
+    cacheKey: cacheable ? cacheKey : null,
+    latencyMs: Date.now() - ctx.started,
+    createdBy: ctx.userId,
+    traceId: ctx.traceId,
+    metadata: { input_hash: hash, ...(rules?.ran ? { rule_version: rules.ran.version, deployment_id: rules.ran.deploymentId, deployment_status: rules.ran.deploymentStatus } : {}) },
+  };
+  const writes: BatchItem<"pg">[] = [insertJudgment(db, judgment, place), judgmentQuota(db)];
+  if (llm?.calls.length) writes.push(insertLlmCalls(db, llm.calls.map((call) => ({ ...call, costEstimateUsd: call.costEstimateUsd === null ? null : call.costEstimateUsd.toFixed(6), tenantId, judgmentExecutionId: id, promptTemplateId: llm!.metadata.prompt_template_id, callType: "judgment" as const, traceId: ctx.traceId }))));
+  if (cacheable) writes.push(upsertCacheMirror(db, { tenantId, cacheKey, executionId: id, inputHash: hash, result: verdict.result, confidence: verdict.confidence, ttlSeconds: ttl }));
+  const [stored, quota] = (await runFactory(c, route, writes)) as unknown as [JudgmentRow[], { limit: number }[]];
+  const row = stored[0];
+  if (!row) throw quotaSpent(quota[0]?.limit ?? tenant.limit);
+  if (cacheable) {
+    const entry: CachedJudgment = { tenantId, executionId: id, methodUsed: method, result: row.result, confidence: row.confidence, explanation: row.explanation, recommendedActions: verdict.recommendedActions, ruleTrace: (row.ruleTrace ?? null) as CachedJudgment["ruleTrace"], llmMetadata: (row.llmMetadata ?? null) as CachedJudgment["llmMetadata"], evidence: (row.evidence ?? null) as CachedJudgment["evidence"] };
+    await orFallback(vars.config, "factory.judgment.cache.set", () => vars.redis.set(cacheKey, JSON.stringify(entry), { ex: ttl }), null);
+  }
+  return row;
+}
+
+/**
+ * The LLM's part: always for llm_only; for hybrid only when llmNeeded() says so (and the tenant
+ * has an active judgment prompt, else the rules' verdict stands and `skipped` says why).
+ */
+async function consultLlm(
+  ctx: Run,
+  req: ExecuteRequest,
+  method: JudgmentMethod,
+  rules: RuleOutcome | null,
+  read: { hash: string; settings: Record<string, unknown>; prompts: PromptRow[] },
+): Promise<{ llm: LlmOutcome | null; ask: string | null; skipped: string | null }> {
+  const threshold = numberSetting(read.settings, "hybrid_confidence_threshold", DEFAULT_HYBRID_THRESHOLD, (n) => n >= 0 && n <= 1);
+  const ask = method === "llm_only" ? "llm_only" : method === "hybrid" ? llmNeeded(rules!.verdict, threshold) : null;
+  if (!ask) {
+    const skipped = method === "hybrid" ? `rule confidence ${rules!.verdict.confidence ?? "(none: certain)"} meets the threshold ${threshold}` : null;
+    return { llm: null, ask, skipped };
+  }
+  const chosen = await chooseJudgmentPrompt(read.prompts, { id: ctx.tenantId, settings: read.settings }, read.hash, req.locale);
+  if (!chosen) {
+    if (method === "llm_only") throw new ApiError(409, "no_judgment_prompt", `tenant ${ctx.tenantId} has no active prompt template of type judgment`);
+    return { llm: null, ask, skipped: `${ask}, but the tenant has no active judgment prompt` };
+  }
+  const ruleResult = rules ? { rule_result: { result: rules.verdict.result, confidence: rules.verdict.confidence, explanation: rules.verdict.explanation } } : {};
+  const data = { ...req.promptVariables, input_data: req.inputData, ...ruleResult };
+  return { llm: await judgeByLlm(chosen, renderJudgmentPrompt(chosen, data), read.settings, ctx.c.var.config), ask, skipped: null };
+}
+
+/** §4.1 evidence: the rule version that judged (as a data reference) and whatever the LLM cited. */
+function evidenceOf(rules: RuleOutcome | null, llm: LlmOutcome | null): Record<string, unknown> | null {
+  const refs = rules?.ran ? [{ table: "rule_scripts", filter: `ruleset_id='${rules.ran.rulesetId}' AND version=${rules.ran.version}` }] : [];
+  const cited = llm?.evidence ?? {};
+  if (refs.length === 0 && !llm?.evidence) return null;
+  return { ...cited, data_refs: [...refs, ...((cited.data_refs as unknown[] | undefined) ?? [])] };
+}
+
+/** A hit: the cached verdict recorded as a new judgment (method cache), pointing at the one it repeats. */
+async function serveHit(ctx: Run, req: ExecuteRequest, cached: CachedJudgment, cacheKey: string, place: number, quotaSpent: (limit: number) => ApiError): Promise<JudgmentRow> {
+  const { db } = ctx.c.var;
+  const id = crypto.randomUUID();
+  const related = Array.isArray(cached.evidence?.related_judgments) ? (cached.evidence.related_judgments as unknown[]) : [];
+  const judgment: NewJudgment = {
+    id,
+    workflowId: req.workflowId ?? null,
+    source: req.source,
+    inputData: req.inputData,
+    result: cached.result,
+    confidence: cached.confidence,
+    methodUsed: "cache",
+    explanation: cached.explanation,
+    recommendedActions: cached.recommendedActions,
+    ruleTrace: cached.ruleTrace,
+    llmMetadata: cached.llmMetadata,
+    evidence: { ...cached.evidence, related_judgments: [...related, cached.executionId] },
+    cacheHit: true,
+    cacheKey,
+    latencyMs: Date.now() - ctx.started,
+    createdBy: ctx.userId,
+    traceId: ctx.traceId,
+    metadata: { cached_judgment_id: cached.executionId, cached_method: cached.methodUsed },
+  };
+  const [stored, quota] = await runFactory(ctx.c, ctx.route, [
+    insertJudgment(db, judgment, place),
+    judgmentQuota(db),
+    countCacheHit(db, ctx.tenantId, cacheKey, id),
+  ] as const);
+  if (!stored[0]) throw quota[0] ? quotaSpent(quota[0].limit) : notFound(`tenant ${ctx.tenantId}`);
+  return stored[0];
+}
