@@ -1,6 +1,9 @@
 import { createRouter } from "../platform/router";
-import { defineParts } from "../platform/system";
+import { defineParts, EVERY_MINUTE } from "../platform/system";
 import { auditRoutes } from "./audit.routes";
+import { checkConnectorHealth } from "./connector-health";
+import { connectorQueryRoutes } from "./connector-query.routes";
+import { connectorRoutes } from "./connectors.routes";
 import { conflictConsumer } from "./conflict-jobs";
 import { conflictRoutes } from "./conflicts.routes";
 import { deploymentRoutes } from "./deployments.routes";
@@ -26,11 +29,17 @@ router
   .route("/", deploymentRoutes)
   .route("/", conflictRoutes)
   .route("/", judgmentRoutes)
-  .route("/", promptRoutes);
+  .route("/", promptRoutes)
+  .route("/", connectorRoutes)
+  .route("/", connectorQueryRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
+  jobs: {
+    /** §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md). */
+    [EVERY_MINUTE]: [checkConnectorHealth],
+  },
   consumers: {
     /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */
     RULE_VERSION_CREATED: [conflictConsumer],

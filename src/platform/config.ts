@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { parseSealingKeys, type SealingKey } from "./sealed-secrets";
 
 const csv = z
   .string()
@@ -38,6 +39,21 @@ export const ConfigSchema = z
     RATE_LIMIT_MAX: positiveInt.default(120),
     RATE_LIMIT_WINDOW_SEC: positiveInt.default(60),
     CACHE_TTL_SEC: positiveInt.default(300),
+    /**
+     * Keys that seal factory connectors' credentials (src/platform/sealed-secrets.ts):
+     * `kid:base64key,...`, the first the current one. Unset: connectors take no credentials (503).
+     */
+    FACTORY_CONNECTOR_KEYS: z
+      .string()
+      .transform((text, ctx): SealingKey[] => {
+        try {
+          return parseSealingKeys(text);
+        } catch (err) {
+          ctx.addIssue({ code: "custom", message: (err as Error).message });
+          return z.NEVER;
+        }
+      })
+      .optional(),
     /** The factory's OpenAI-compatible endpoint, used when a tenant sets none (docs/factory-llm.md). */
     FACTORY_LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
     /** A secret: sent only to FACTORY_LLM_BASE_URL, never to a tenant's own endpoint. */

@@ -22,6 +22,8 @@ const DESCRIPTIONS: Record<number, string> = {
   415: "Body is not JSON",
   422: "Validation failed",
   429: "Rate limit exceeded",
+  502: "An upstream source could not be reached or failed",
+  504: "An upstream source did not answer in time",
 };
 
 /** Problem responses for a route's OpenAPI description. */

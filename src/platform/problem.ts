@@ -45,7 +45,9 @@ const TITLES: Record<number, string> = {
   422: "Unprocessable Content",
   429: "Too Many Requests",
   500: "Internal Server Error",
+  502: "Bad Gateway",
   503: "Service Unavailable",
+  504: "Gateway Timeout",
 };
 
 export function problemBody(status: number, code: string, detail: string, extensions: Record<string, unknown> = {}): Problem {

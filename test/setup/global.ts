@@ -4,6 +4,7 @@ import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../local/stack";
 import { createScratchDatabase } from "../../local/scratch-db";
 import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
+import { startHttpSource, startReadOnlySource } from "./connector-sources";
 import { startJwksServer } from "./jwks-server";
 import { startOpenAiServer } from "./openai-server";
 
@@ -35,6 +36,10 @@ export default async function setup(project: TestProject) {
   const fuzz = scratch ? await isolatedDatabase(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres") : null;
   const rsa = await generateKeyPair("RS256", { extractable: true });
   const jwks = await startJwksServer();
+  // Factory data connectors' sources: Postgres through a read-only role, REST and GraphQL over HTTP.
+  const source = scratch ? await startReadOnlySource(scratch.adminUrl) : null;
+  const sourceToken = `src-${crypto.randomUUID()}`;
+  const httpSource = await startHttpSource(sourceToken);
   const llm = await startOpenAiServer();
 
   project.provide("stackUrl", stack.url);
@@ -51,6 +56,10 @@ export default async function setup(project: TestProject) {
     TEST_RSA_PUBLIC_JWK: JSON.stringify(await exportJWK(rsa.publicKey)),
     TEST_JWKS_URL: jwks.url,
     TEST_STACK_URL: stack.url,
+    FACTORY_CONNECTOR_KEYS: `k2026:${randomKey()},k2025:${randomKey()}`,
+    TEST_SOURCE_HTTP_URL: httpSource.url,
+    TEST_SOURCE_TOKEN: sourceToken,
+    ...(source ? { TEST_SOURCE_PG_HOST: source.host, TEST_SOURCE_PG_PORT: source.port, TEST_SOURCE_PG_DATABASE: source.database, TEST_SOURCE_PG_USER: source.user } : {}),
     FACTORY_LLM_BASE_URL: llm.url,
     FACTORY_LLM_API_KEY: llm.apiKey,
     FACTORY_LLM_MODEL: "gpt-4o",
@@ -62,12 +71,17 @@ export default async function setup(project: TestProject) {
 
   return async () => {
     await jwks.stop();
+    await httpSource.stop();
     await llm.stop();
     await stack.stop();
     await scratch?.drop();
+    await source?.drop(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
     await fuzz?.drop();
   };
 }
+
+/** 32 random bytes in base64: an AES-256 key for the run. */
+const randomKey = () => Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64");
 
 /**
  * A second migrated database on the same server, for the fuzz suite: it checks that refused

@@ -43,6 +43,9 @@ const BODIES: Record<string, () => unknown> = {
   "POST /api/v1/factory/rules/rulesets/{id}/scripts/{version}/test": () => ({ input: {} }),
   "POST /api/v1/factory/rules/rulesets/{id}/deploy": () => ({ version: 1, changelog: "matrix" }),
   "PATCH /api/v1/factory/rules/conflicts/{id}": () => ({ resolutionStatus: "resolved" }),
+  "POST /api/v1/factory/connectors": () => ({ name: `matrix-${crypto.randomUUID()}`, type: "graphql", config: { endpoint: "http://127.0.0.1:9/graphql" } }),
+  "PATCH /api/v1/factory/connectors/{id}": () => ({ name: "matrix" }),
+  "POST /api/v1/factory/connectors/{id}/query": () => ({ query: "select 1" }),
 };
 
 async function factoryOperations(): Promise<Operation[]> {

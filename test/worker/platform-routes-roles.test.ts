@@ -234,6 +234,13 @@ const MATRIX: Record<string, Case> = {
   "PATCH /api/v1/factory/platform/tenants/{id}": { refused: all("platform_operator"), body: { maxUsers: 20 } },
   "POST /api/v1/factory/platform/tenants/{id}/suspend": { refused: all("platform_operator") },
   "POST /api/v1/factory/platform/tenants/{id}/activate": { refused: all("platform_operator") },
+  // Data connectors (docs/factory-connectors.md): connector:* permissions of the users row, so here every one is refused.
+  "POST /api/v1/factory/connectors": { refused: all(), body: { name: "matrix", type: "graphql", config: { endpoint: "http://127.0.0.1:9/graphql" } } },
+  "GET /api/v1/factory/connectors": { refused: all() },
+  "GET /api/v1/factory/connectors/{id}": { refused: all() },
+  "PATCH /api/v1/factory/connectors/{id}": { refused: all(), body: { name: "matrix" } },
+  "DELETE /api/v1/factory/connectors/{id}": { refused: all() },
+  "POST /api/v1/factory/connectors/{id}/query": { refused: all(), body: { query: "select 1" } },
 };
 
 interface Operation {
