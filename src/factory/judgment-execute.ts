@@ -51,9 +51,10 @@ interface Run {
 
 /**
  * POST /judgments/execute (docs/factory-judgments.md): the cache first, then the method. Round
- * trips: a hit is one Redis pipeline (entry + quota count) and one Postgres batch (the record,
- * conditional on the quota, and the mirror's hit count); a miss adds the Postgres batch that reads
- * what the method needs and a Redis SET of the new entry.
+ * trips: a hit is one Redis pipeline (entry, inputs generation and entry, quota count) and one
+ * Postgres batch (the record, conditional on the quota, and the mirror's hit count); a miss adds
+ * a Redis SET of the new entry, and, only when the cached inputs are cold, the Postgres batch
+ * that reads what the method needs.
  */
 export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, req: ExecuteRequest): Promise<JudgmentRow> {
   const ctx: Run = { c, route, userId: c.var.principal!.userId, tenantId: tenantOf(c.var.principal!), traceId: requestOrigin(c).traceId, started: Date.now() };

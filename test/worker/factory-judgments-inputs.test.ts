@@ -6,7 +6,10 @@ import { cachedRefusal, generationOf, judgmentInputsKey, readJudgmentInputs, typ
 import { ruleDeployments } from "../../src/factory/schema";
 import { as, db, operatorBearer, seedTenant, seedUser, type FactoryUser } from "./factory-helpers";
 import { DEFECT_RATE_SCRIPT, defectInput, execute, expectCreated, llmScenario, seedPrompt, seedRuleset } from "./factory-judgments-helpers";
-import { call, DEAD_ENDPOINT, expectProblem, roundTrips } from "./helpers";
+import { call, DEAD_ENDPOINT, expectProblem, roundTrips, testEnv } from "./helpers";
+import { loadConfig } from "../../src/platform/config";
+
+const llmOrigin = new URL(loadConfig(testEnv).FACTORY_LLM_BASE_URL ?? "http://unset").origin;
 
 /** An input no other judgment shares, so each request misses the judgment cache. */
 const fresh = (rate: number) => defectInput(rate, { line_code: `L-${crypto.randomUUID()}` });
@@ -80,16 +83,19 @@ describe("the judgment inputs cache: a miss of the judgment cache in one Postgre
     expect(next.body.llmMetadata).toMatchObject({ prompt_template_id: v2, prompt_version: 2 });
   });
 
-  it("a user lock reaches the very next judgment: 403 user_locked, as factory.authorize() says it", async () => {
+  it("a user lock reaches the very next judgment: 403 user_locked, as factory.authorize() says it, before any LLM call", async () => {
     const { admin } = await seedTenant();
     const operator = await seedUser(admin.tenantId, "operator");
-    const rulesetId = await seedRuleset(admin, [{ version: 1, script: DEFECT_RATE_SCRIPT }]);
-    await coldThenWarm(operator, { rulesetId }, 0.08);
+    await seedPrompt(admin);
+    await coldThenWarm(operator, { method: "llm_only", promptVariables: llm() }, 0.073);
     const locked = await call("POST", `/api/v1/factory/users/${operator.userId}/lock`, { token: admin.bearer });
     expect(locked.status, JSON.stringify(locked.body)).toBe(200);
-    const refused = await execute(operator, { inputData: fresh(0.08), rulesetId });
+    const scenario = crypto.randomUUID();
+    const refused = await execute(operator, { inputData: fresh(0.073), method: "llm_only", promptVariables: { llm_test: `[[llm-test id=${scenario} gpt-4o=good]]` } });
     expectProblem(refused, 403, "user_locked");
     expect(refused.body.detail).toMatch(/ is locked$/);
+    const asked = await fetch(`${llmOrigin}/__calls?scenario=${scenario}`);
+    expect(await asked.json()).toEqual([]);
   });
 
   it("a tenant settings change reaches the very next judgment (the hybrid threshold)", async () => {
