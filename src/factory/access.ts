@@ -7,6 +7,7 @@ import type { AppEnv } from "../platform/context";
 import { runAs, type Database } from "../platform/db";
 import { ApiError } from "../platform/problem";
 import { defineRoute, type RouteError } from "../platform/route";
+import { bumpInputsGeneration, changesJudgmentInputs } from "./inputs-generation";
 import { USER_ROLES } from "./schema";
 
 export type FactoryRole = (typeof USER_ROLES)[number];
@@ -106,6 +107,7 @@ type Results<T extends readonly BatchItem<"pg">[]> = { [K in keyof T]: Awaited<T
  * Runs a factory route's statements as the caller in one round trip: factory.authorize() with the
  * route's permission first, so an unknown, inactive or locked user, a suspended tenant or a
  * missing permission stops the batch before anything is read or written (a 403 naming why).
+ * After a write that can change a judgment's inputs, the tenant's inputs generation is bumped.
  */
 export async function runFactory<T extends readonly BatchItem<"pg">[]>(
   c: Context<AppEnv>,
@@ -114,12 +116,14 @@ export async function runFactory<T extends readonly BatchItem<"pg">[]>(
 ): Promise<Results<T>> {
   const permission = route["x-permission"];
   if (permission === undefined) throw new TypeError("runFactory needs a route declared with factoryRoute()");
-  const { db, principal } = c.var;
-  if (principal) tenantOf(principal);
+  const { db, principal, redis, config } = c.var;
+  const tenantId = principal ? tenantOf(principal) : null;
+  let results: unknown[];
   try {
-    const [, ...results] = await runAs(db, principal, [authorizeStatement(db, permission), ...statements] as const);
-    return results as unknown as Results<T>;
+    [, ...results] = await runAs(db, principal, [authorizeStatement(db, permission), ...statements] as const);
   } catch (err) {
     throw refusalOf(err) ?? err;
   }
+  if (tenantId && changesJudgmentInputs(permission)) await bumpInputsGeneration(redis, config, tenantId);
+  return results as unknown as Results<T>;
 }

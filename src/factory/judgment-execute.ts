@@ -8,8 +8,10 @@ import { orFallback } from "../platform/redis";
 import { requestOrigin } from "../platform/request-origin";
 import { runFactory, tenantOf, type FactoryAccess } from "./access";
 import { judgeByLlm, chooseJudgmentPrompt, renderJudgmentPrompt, type LlmOutcome, type PromptRow } from "./judge-llm";
-import { judgeByRules, type DeployedScript, type RuleOutcome } from "./judge-rules";
+import { judgeByRules, type RuleOutcome } from "./judge-rules";
+import { inputsGenerationKey } from "./inputs-generation";
 import { cacheScope, DEFAULT_CACHE_TTL_SEC, judgmentCacheKey, readCachedJudgment, type CachedJudgment, type JudgmentMethod } from "./judgment-cache";
+import { cachedRefusal, generationOf, INPUTS_TTL_SEC, judgmentInputsKey, readJudgmentInputs, type InputsNeed, type JudgmentInputs } from "./judgment-inputs";
 import { countCacheHit, insertJudgment, insertLlmCalls, judgmentInputs, judgmentQuota, upsertCacheMirror, type JudgmentRow, type NewJudgment } from "./judgment-sql";
 import { combineVerdicts, DEFAULT_HYBRID_THRESHOLD, llmNeeded, type Verdict } from "./judgment-verdict";
 
@@ -49,9 +51,10 @@ interface Run {
 
 /**
  * POST /judgments/execute (docs/factory-judgments.md): the cache first, then the method. Round
- * trips: a hit is one Redis pipeline (entry + quota count) and one Postgres batch (the record,
- * conditional on the quota, and the mirror's hit count); a miss adds the Postgres batch that reads
- * what the method needs and a Redis SET of the new entry.
+ * trips: a hit is one Redis pipeline (entry, inputs generation and entry, quota count) and one
+ * Postgres batch (the record, conditional on the quota, and the mirror's hit count); a miss adds
+ * a Redis SET of the new entry, and, only when the cached inputs are cold, the Postgres batch
+ * that reads what the method needs.
  */
 export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, req: ExecuteRequest): Promise<JudgmentRow> {
   const ctx: Run = { c, route, userId: c.var.principal!.userId, tenantId: tenantOf(c.var.principal!), traceId: requestOrigin(c).traceId, started: Date.now() };
@@ -60,34 +63,47 @@ export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, 
   const method = methodOf(req);
   const hash = await inputHash(req.inputData);
   const cacheKey = judgmentCacheKey(cacheScope({ workflowId: req.workflowId, rulesetId: req.rulesetId, method, tenantId }), hash);
+  const need: InputsNeed = { rulesetId: method === "llm_only" ? undefined : req.rulesetId, workflowId: req.workflowId, prompts: method !== "rule_only" };
+  const inputsKey = judgmentInputsKey(tenantId, ctx.userId, need);
   const { day, endsAt } = utcDay(ctx.started);
+  // One pipeline: the judgment's entry, the inputs' generation and entry, the quota count.
   // Redis down: no cache and no count (the platform's fail-open rule); place 0 is within any quota.
-  const counted = await orFallback(vars.config, "factory.judgment.cache", () => countToday(vars.redis.pipeline().get(cacheKey), judgmentQuotaKey(tenantId, day), endsAt).exec(), null);
-  const place = counted ? Number(counted[1]) : 0;
+  const counted = await orFallback(
+    vars.config,
+    "factory.judgment.cache",
+    () => countToday(vars.redis.pipeline().get(cacheKey).get(inputsGenerationKey(tenantId)).get(inputsKey), judgmentQuotaKey(tenantId, day), endsAt).exec(),
+    null,
+  );
+  const place = counted ? Number(counted[3]) : 0;
   const quotaSpent = (limit: number) => dailyQuotaExceeded(`tenant ${tenantId} has used its ${limit} judgments`, limit, day, endsAt);
   const cached = counted ? readCachedJudgment(counted[0], tenantId) : null;
   if (cached) return serveHit(ctx, req, cached, cacheKey, place, quotaSpent);
 
-  const { db } = vars;
-  const [tenantRows, userRows, workflowRows, rulesetRows, deployments, prompts] = await runFactory(c, route, [
-    ...judgmentInputs(db, ctx.userId, { rulesetId: method === "llm_only" ? undefined : req.rulesetId, workflowId: req.workflowId, prompts: method !== "rule_only" }),
-  ] as const);
-  const tenant = tenantRows[0]!;
+  const generation = counted ? generationOf(counted[1]) : null;
+  const warm = generation === null ? null : readJudgmentInputs(counted![2], { tenantId, userId: ctx.userId, generation });
+  // Warm: no read batch; the caller is refused here as factory.authorize() would, before any LLM spend.
+  const refused = warm && cachedRefusal(warm, route["x-permission"]!);
+  if (refused) throw refused;
+  const inputs = warm ?? (await readInputs(ctx, need, generation ?? 0));
+  const { tenant } = inputs;
   if (place > tenant.limit) throw quotaSpent(tenant.limit);
-  if (req.workflowId && !workflowRows[0]) throw new ApiError(404, "not_found", `workflow ${req.workflowId} was not found`, { field: "json.workflowId" });
-  const ruleset = rulesetRows[0];
+  if (req.workflowId && !inputs.workflowFound) throw new ApiError(404, "not_found", `workflow ${req.workflowId} was not found`, { field: "json.workflowId" });
+  const ruleset = inputs.ruleset;
   if (method !== "llm_only" && !ruleset) throw new ApiError(404, "not_found", `ruleset ${req.rulesetId} was not found`, { field: "json.rulesetId" });
   const settings = tenant.settings;
-  const groups = userRows[0]?.groups;
+  const groups = inputs.user.groups;
+  const deployments = inputs.deployments;
+  const prompts = inputs.prompts;
 
   let rules: RuleOutcome | null = null;
   if (ruleset) {
     const userGroups = Array.isArray(groups) ? groups.filter((g): g is string => typeof g === "string") : [];
-    rules = await judgeByRules(ruleset, deployments as DeployedScript[], { inputData: req.inputData, inputHash: hash, userGroups, tenantId });
+    rules = await judgeByRules(ruleset, deployments, { inputData: req.inputData, inputHash: hash, userGroups, tenantId });
   }
-  const { llm, ask, skipped } = await consultLlm(ctx, req, method, rules, { hash, settings, prompts: prompts as PromptRow[] });
+  const { llm, ask, skipped } = await consultLlm(ctx, req, method, rules, { hash, settings, prompts });
 
   const verdict: Verdict = method === "llm_only" ? llm!.verdict : combineVerdicts(rules!.verdict, llm && !llm.failed ? llm.verdict : null);
+  const { db } = vars;
   const id = crypto.randomUUID();
   const ttl = numberSetting(settings, "judgment_cache_ttl_seconds", DEFAULT_CACHE_TTL_SEC, (n) => Number.isInteger(n) && n >= 1 && n <= 30 * 86_400);
   const cacheable = !llm?.failed;
@@ -117,11 +133,32 @@ export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, 
   const [stored, quota] = (await runFactory(c, route, writes)) as unknown as [JudgmentRow[], { limit: number }[]];
   const row = stored[0];
   if (!row) throw quotaSpent(quota[0]?.limit ?? tenant.limit);
+  // Both entries in one pipeline: the verdict (when cacheable) and, after a cold read, the inputs.
+  const sets = vars.redis.pipeline();
   if (cacheable) {
     const entry: CachedJudgment = { tenantId, executionId: id, methodUsed: method, result: row.result, confidence: row.confidence, explanation: row.explanation, recommendedActions: verdict.recommendedActions, ruleTrace: (row.ruleTrace ?? null) as CachedJudgment["ruleTrace"], llmMetadata: (row.llmMetadata ?? null) as CachedJudgment["llmMetadata"], evidence: (row.evidence ?? null) as CachedJudgment["evidence"] };
-    await orFallback(vars.config, "factory.judgment.cache.set", () => vars.redis.set(cacheKey, JSON.stringify(entry), { ex: ttl }), null);
+    sets.set(cacheKey, JSON.stringify(entry), { ex: ttl });
   }
+  if (!warm && generation !== null) sets.set(inputsKey, JSON.stringify(inputs), { ex: INPUTS_TTL_SEC });
+  if (sets.length()) await orFallback(vars.config, "factory.judgment.cache.set", () => sets.exec(), null);
   return row;
+}
+
+/** The cold path: the read batch (authorize first, so a refused caller is stopped here) as a JudgmentInputs entry. */
+async function readInputs(ctx: Run, need: InputsNeed, generation: number): Promise<JudgmentInputs> {
+  const [tenantRows, userRows, workflowRows, rulesetRows, deployments, prompts] = await runFactory(ctx.c, ctx.route, judgmentInputs(ctx.c.var.db, ctx.userId, need));
+  const { groups, ...user } = userRows[0]!;
+  return {
+    generation,
+    tenantId: ctx.tenantId,
+    userId: ctx.userId,
+    tenant: tenantRows[0]!,
+    user: { ...user, groups },
+    workflowFound: !!workflowRows[0],
+    ruleset: rulesetRows[0] ?? null,
+    deployments,
+    prompts: prompts as PromptRow[],
+  };
 }
 
 /**

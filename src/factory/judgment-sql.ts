@@ -9,7 +9,8 @@ const isCallerTenant = sql`${tenants.id} = factory.caller_tenant()`;
 
 /**
  * Everything a judgment reads before it runs, in the batch that authorizes it (docs/factory-judgments.md,
- * "Round trips"): the tenant's quota and settings, the caller's user groups (canary filters), the
+ * "Round trips"): the tenant's quota, settings and state, the caller's user row (groups for canary
+ * filters; state, role and permissions for the cached inputs' refusal), the
  * workflow and ruleset it names, the ruleset's active and canary deployments with their scripts,
  * and the tenant's active judgment prompts with their bodies. Statements for parts the request
  * does not use read nothing; row-level security keeps every read inside the caller's tenant.
@@ -17,8 +18,11 @@ const isCallerTenant = sql`${tenants.id} = factory.caller_tenant()`;
 export function judgmentInputs(db: Database, userId: string, need: { rulesetId?: string; workflowId?: string; prompts: boolean }) {
   const rulesetId = need.rulesetId ?? NO_ID;
   return [
-    db.select({ limit: tenants.maxJudgmentsPerDay, settings: tenants.settings }).from(tenants).where(isCallerTenant),
-    db.select({ groups: sql<unknown>`${users.metadata}->'user_groups'` }).from(users).where(eq(users.id, userId)),
+    db.select({ name: tenants.name, status: tenants.status, limit: tenants.maxJudgmentsPerDay, settings: tenants.settings }).from(tenants).where(isCallerTenant),
+    db
+      .select({ username: users.username, status: users.status, role: users.role, permissions: users.permissions, groups: sql<unknown>`${users.metadata}->'user_groups'` })
+      .from(users)
+      .where(eq(users.id, userId)),
     db.select({ id: workflows.id }).from(workflows).where(eq(workflows.id, need.workflowId ?? NO_ID)),
     db.select({ id: rulesets.id, name: rulesets.name }).from(rulesets).where(eq(rulesets.id, rulesetId)),
     db

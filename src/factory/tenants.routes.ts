@@ -13,6 +13,7 @@ import { rowSchema } from "../platform/table-schema";
 import { userIdFor } from "../platform/user-id";
 import { factoryRoute, platformOperator, platformRoute, runFactory, tenantOf } from "./access";
 import { audited, changedRows, operatorActor, userActor } from "./audit";
+import { bumpInputsGeneration } from "./inputs-generation";
 import { SUBSCRIPTION_PLANS, TENANT_STATUSES, tenants, users } from "./schema";
 import { insertUser, shownUser } from "./user-sql";
 import { NewUserInput, User } from "./users.routes";
@@ -179,6 +180,7 @@ export const tenantRoutes = createRouter()
     ] as const);
     const tenant = changedRows(tenants, rows)[0];
     if (!tenant) throw notFound(`tenant ${id}`);
+    await bumpInputsGeneration(c.var.redis, c.var.config, id);
     return c.json(tenant, 200);
   })
   .openapi(suspendTenant, async (c) => c.json(await moveTo(c, c.req.valid("param").id, "suspend"), 200))
@@ -209,7 +211,10 @@ async function moveTo(c: Context<AppEnv>, id: string, action: keyof typeof MOVES
     db.select({ status: tenants.status }).from(tenants).where(eq(tenants.id, id)),
   ] as const);
   const tenant = changedRows(tenants, rows)[0];
-  if (tenant) return tenant;
+  if (tenant) {
+    await bumpInputsGeneration(c.var.redis, c.var.config, id);
+    return tenant;
+  }
   if (!current[0]) throw notFound(`tenant ${id}`);
   throw new ApiError(409, "invalid_state", `tenant ${id} is ${current[0].status}; only a ${from} tenant can be ${action === "suspend" ? "suspended" : "activated"}`, {
     currentStatus: current[0].status,

@@ -60,7 +60,7 @@ export async function seedRuleset(admin: FactoryUser, deployments: SeededDeploym
 export const TEST_USER_PROMPT = "Line {{input_data.line_code}}, defect rate {{input_data.metrics.defect_rate}}. {{llm_test}}{{#if rule_result}} Rules said {{rule_result.result}}.{{/if}}";
 
 /** An active judgment prompt template of the tenant, written test-side as its admin. */
-export async function seedPrompt(admin: FactoryUser, options: { name?: string; required?: string[]; group?: string | null; modelConfig?: Record<string, unknown> } = {}): Promise<string> {
+export async function seedPrompt(admin: FactoryUser, options: { name?: string; required?: string[]; group?: string | null; modelConfig?: Record<string, unknown>; version?: number; active?: boolean } = {}): Promise<string> {
   const principal = as(admin.tenantId, admin.userId);
   const [rows] = await runAs(db, principal, [
     db
@@ -69,11 +69,11 @@ export async function seedPrompt(admin: FactoryUser, options: { name?: string; r
         tenantId: admin.tenantId,
         name: options.name ?? "defect_judgment",
         purpose: "judge a line",
-        version: 1,
+        version: options.version ?? 1,
         templateType: "judgment",
         modelConfig: options.modelConfig ?? { temperature: 0.3 },
         variables: { required: options.required ?? ["input_data", "llm_test"], optional: ["rule_result"] },
-        isActive: true,
+        isActive: options.active ?? true,
         aBTestGroup: options.group ?? null,
         createdBy: admin.userId,
       })
