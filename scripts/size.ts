@@ -11,13 +11,16 @@ import { gzipSync } from "node:zlib";
  * the figure is noisy on a busy machine). Fails when a bundle exceeds its gzip budget.
  */
 /**
- * Gzip budgets. A system's own Worker: 300 KiB, as the one Worker had when it served three systems.
- * The all-in-one carries all five and is the convenience deployment: 400 KiB. Neither limit is
- * Cloudflare's (megabytes); they keep growth visible, and startup no longer grows with size since
- * systems load on first use.
+ * Gzip budgets. A system's own Worker: 300 KiB, as the one Worker had when it served three systems;
+ * the factory's 360 KiB, since it carries its own Rhai interpreter, the LLM client and a Postgres
+ * driver for connectors (327 KiB when they landed). The all-in-one carries all five and is the
+ * convenience deployment: 450 KiB (410 KiB then). None of these is Cloudflare's limit (megabytes);
+ * they keep growth visible, and startup no longer grows with size since systems load on first use
+ * (the factory's startup CPU was 25 ms, the all-in-one's 31 ms).
  */
-const SYSTEM_LIMIT_KIB = 300;
-const ALL_IN_ONE_LIMIT_KIB = 400;
+const SYSTEM_LIMIT_KIB: Record<string, number> = { factory: 360 };
+const DEFAULT_SYSTEM_LIMIT_KIB = 300;
+const ALL_IN_ONE_LIMIT_KIB = 450;
 const { values } = parseArgs({ options: { runs: { type: "string", default: "3" } } });
 const runs = Number(values.runs);
 
@@ -45,7 +48,7 @@ for (const { label, env } of targets) {
     return Number(active[1]);
   });
   console.log(`| ${label} | ${(code.length / 1024).toFixed(1)} | ${gzipKiB.toFixed(1)} | ${median(startup).toFixed(1)} |`);
-  const limit = env ? SYSTEM_LIMIT_KIB : ALL_IN_ONE_LIMIT_KIB;
+  const limit = env ? (SYSTEM_LIMIT_KIB[env] ?? DEFAULT_SYSTEM_LIMIT_KIB) : ALL_IN_ONE_LIMIT_KIB;
   if (gzipKiB > limit) {
     console.error(`${label}: ${gzipKiB.toFixed(1)} KiB gzip exceeds its ${limit} KiB budget`);
     overBudget = true;
