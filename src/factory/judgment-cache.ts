@@ -40,16 +40,21 @@ export const CachedJudgment = z.object({
 });
 export type CachedJudgment = z.infer<typeof CachedJudgment>;
 
+/**
+ * A value as Upstash answers a GET: already parsed when it was JSON, else the stored string,
+ * parsed here; undefined when that string is not JSON (a miss for every reader).
+ */
+export function storedJson(stored: unknown): unknown {
+  if (typeof stored !== "string") return stored;
+  try {
+    return JSON.parse(stored);
+  } catch {
+    return undefined;
+  }
+}
+
 /** The entry a hit reads: null when it is absent, malformed, or another tenant's (each a miss). */
 export function readCachedJudgment(stored: unknown, tenantId: string): CachedJudgment | null {
-  let value = stored;
-  if (typeof stored === "string") {
-    try {
-      value = JSON.parse(stored);
-    } catch {
-      return null;
-    }
-  }
-  const parsed = CachedJudgment.safeParse(value);
+  const parsed = CachedJudgment.safeParse(storedJson(stored));
   return parsed.success && parsed.data.tenantId === tenantId ? parsed.data : null;
 }

@@ -2,6 +2,7 @@ import type { ApiError } from "../platform/problem";
 import { effectivePermissions, permissionGranted, refusalOf, type FactoryRole } from "./access";
 import type { PromptRow } from "./judge-llm";
 import type { DeployedScript } from "./judge-rules";
+import { storedJson } from "./judgment-cache";
 
 /**
  * The cache of what a judgment reads before it runs (docs/factory-judgments.md, "Judgment inputs
@@ -42,14 +43,7 @@ export const generationOf = (stored: unknown): number => (stored === null || sto
 
 /** The entry when it is this caller's and of the current generation, else null (a cold read). */
 export function readJudgmentInputs(stored: unknown, current: { tenantId: string; userId: string; generation: number }): JudgmentInputs | null {
-  let value = stored;
-  if (typeof stored === "string") {
-    try {
-      value = JSON.parse(stored);
-    } catch {
-      return null;
-    }
-  }
+  const value = storedJson(stored);
   if (!value || typeof value !== "object") return null;
   const entry = value as JudgmentInputs;
   if (entry.generation !== current.generation || entry.tenantId !== current.tenantId || entry.userId !== current.userId) return null;
