@@ -150,7 +150,7 @@ describe("JUDGMENT node", () => {
     expect(miss.error).toBeNull();
     expect(miss.result).toMatchObject({ result: "critical", methodUsed: "rule_only", source: "workflow", workflowId: inst.workflowId, workflowInstanceId: inst.instanceId, cacheHit: false, createdBy: admin.userId, traceId: inst.traceId });
     expect(miss.result.inputData).toEqual({ line_code: "L07", shift: "day", metrics: { defect_rate: 0.09 }, context: { target_defect_rate: 0.05 } });
-    expect(miss.result.cacheKey).toMatch(new RegExp(`^judgment:${inst.workflowId}:[0-9a-f]{64}$`));
+    expect(miss.result.cacheKey).toMatch(new RegExp(`^judgment:${inst.workflowId}\\.${rulesetId}\\.rule_only:[0-9a-f]{64}$`));
     expect(await roundTrips(miss.requestId)).toEqual({ neon: 2, upstash: 2 });
 
     const hit = await runNode(judgmentNode, inst, config, { input });
