@@ -19,13 +19,15 @@ import { z } from "zod";
  * Tools: `echo {text}`, `add {a, b}` (structured result), `slow {label}` (sleeps `slowMs`,
  * default 3000, on the key's first `slowFirst` calls, default 1, then answers at once), `fail`
  * (throws: an `isError` result). A key starting `auth-` wants `Authorization: Bearer <token>`.
- * `POST /__control/<key>` sets `{down, slowFirst, slowMs, echoAuth}`: `down` answers every MCP
+ * `POST /__control/<key>` sets `{down, hidden, slowFirst, slowMs, echoAuth}` (`hidden`: tool names not offered): `down` answers every MCP
  * request 503 (`echoAuth`: with the request's Authorization header in the body, so tests can check
  * that the client never passes it on). `GET /__stats/<key>` counts requests and tool calls.
  */
 
 interface KeyState {
   down: boolean;
+  /** Tools this key's server does not offer (a server that dropped a tool). */
+  hidden: string[];
   echoAuth: boolean;
   slowFirst: number;
   slowMs: number;
@@ -72,7 +74,7 @@ export async function startMcpServer() {
   const states = new Map<string, KeyState>();
   const stateOf = (key: string) => {
     let s = states.get(key);
-    if (!s) states.set(key, (s = { down: false, echoAuth: false, slowFirst: 1, slowMs: 3000, requests: 0, calls: {} }));
+    if (!s) states.set(key, (s = { down: false, hidden: [], echoAuth: false, slowFirst: 1, slowMs: 3000, requests: 0, calls: {} }));
     return s;
   };
   const legacy = new Map<string, SSEServerTransport>();
@@ -81,20 +83,21 @@ export async function startMcpServer() {
     const state = stateOf(key);
     const server = new McpServer({ name: "factory-test-mcp", version: "1.0.0" });
     const counted = (name: string) => (state.calls[name] = (state.calls[name] ?? 0) + 1);
-    server.registerTool("echo", { description: "Echoes text", inputSchema: { text: z.string() } }, async ({ text }) => {
+    const offered = (name: string) => !state.hidden.includes(name);
+    if (offered("echo")) server.registerTool("echo", { description: "Echoes text", inputSchema: { text: z.string() } }, async ({ text }) => {
       counted("echo");
       return { content: [{ type: "text", text }] };
     });
-    server.registerTool("add", { description: "Adds two numbers", inputSchema: { a: z.number(), b: z.number() }, outputSchema: { sum: z.number() } }, async ({ a, b }) => {
+    if (offered("add")) server.registerTool("add", { description: "Adds two numbers", inputSchema: { a: z.number(), b: z.number() }, outputSchema: { sum: z.number() } }, async ({ a, b }) => {
       counted("add");
       return { content: [{ type: "text", text: String(a + b) }], structuredContent: { sum: a + b } };
     });
-    server.registerTool("slow", { description: "Slow on the first calls", inputSchema: { label: z.string() } }, async ({ label }) => {
+    if (offered("slow")) server.registerTool("slow", { description: "Slow on the first calls", inputSchema: { label: z.string() } }, async ({ label }) => {
       const n = counted("slow");
       if (n <= state.slowFirst) await sleep(state.slowMs);
       return { content: [{ type: "text", text: `slow ${label} #${n}` }] };
     });
-    server.registerTool("fail", { description: "Always fails", inputSchema: {} }, async () => {
+    if (offered("fail")) server.registerTool("fail", { description: "Always fails", inputSchema: {} }, async () => {
       counted("fail");
       throw new Error("the fail tool failed, as it always does");
     });

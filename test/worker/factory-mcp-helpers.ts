@@ -37,7 +37,7 @@ export function serverBody(key: string, transport: Transport, config: Record<str
 }
 
 /** Sets the test server's behaviour for `key`. */
-export async function control(key: string, settings: { down?: boolean; echoAuth?: boolean; slowFirst?: number; slowMs?: number }) {
+export async function control(key: string, settings: { down?: boolean; hidden?: string[]; echoAuth?: boolean; slowFirst?: number; slowMs?: number }) {
   const res = await fetch(`${mcpUrl}/__control/${key}`, { method: "POST", body: JSON.stringify(settings) });
   expect(res.status).toBe(204);
 }
