@@ -3,7 +3,7 @@ import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
 // wrangler.toml's [alias], which the Workers vitest integration does not read: the tests' Worker is bundled like the deployed one.
-const ajvRefused = fileURLToPath(new URL("./src/factory/ajv-refused.ts", import.meta.url));
+const ajvRefused = fileURLToPath(import.meta.resolve("./src/factory/ajv-refused.ts"));
 
 /**
  * Two kinds of tests: `workers` runs the Worker inside workerd against the local Neon and Upstash

@@ -48,7 +48,7 @@ describe("factory MCP: calls, timeouts and retries", () => {
     expect(logs[1]!.latency_ms).toBeGreaterThan(3 * 600);
 
     // usage_count and avg_latency_ms kept per tool.
-    const listed = await call("GET", `${BASE}/servers/${tools.slow!.mcpServerId ?? ""}/tools`, { token: admin.bearer });
+    const listed = await call("GET", `${BASE}/servers/${tools.slow!.mcpServerId}/tools`, { token: admin.bearer });
     const slow = listed.body.items.find((t: { toolName: string }) => t.toolName === "slow");
     expect(slow).toMatchObject({ usageCount: 2, avgLatencyMs: Math.round((logs[0]!.latency_ms + logs[1]!.latency_ms) / 2) });
   });

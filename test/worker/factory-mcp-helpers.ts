@@ -53,6 +53,6 @@ export async function registered(user: FactoryUser, body: Record<string, unknown
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   const discovered = await call("POST", `${BASE}/servers/${created.body.id}/discover`, { token: user.bearer });
   expect(discovered.status, JSON.stringify(discovered.body)).toBe(200);
-  const tools: Record<string, { id: string }> = Object.fromEntries(discovered.body.tools.map((t: { toolName: string }) => [t.toolName, t]));
+  const tools: Record<string, { id: string; mcpServerId: string }> = Object.fromEntries(discovered.body.tools.map((t: { toolName: string }) => [t.toolName, t]));
   return { server: created.body, tools, discovery: discovered.body };
 }
