@@ -10,6 +10,7 @@ import { deploymentRoutes } from "./deployments.routes";
 import { judgmentQuotaKey } from "./judgment-execute";
 import { judgmentCacheKey } from "./judgment-cache";
 import { judgmentRoutes } from "./judgments.routes";
+import { mcpRoutes } from "./mcp.routes";
 import { meRoutes } from "./me.routes";
 import { promptRoutes } from "./prompts.routes";
 import { ruleScriptRoutes } from "./rule-scripts.routes";
@@ -31,7 +32,8 @@ router
   .route("/", judgmentRoutes)
   .route("/", promptRoutes)
   .route("/", connectorRoutes)
-  .route("/", connectorQueryRoutes);
+  .route("/", connectorQueryRoutes)
+  .route("/", mcpRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({

@@ -6,6 +6,7 @@ import { createScratchDatabase } from "../../local/scratch-db";
 import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
 import { startHttpSource, startMysqlSource, startReadOnlySource } from "./connector-sources";
 import { startJwksServer } from "./jwks-server";
+import { startMcpServer } from "./mcp-server";
 import { startOpenAiServer } from "./openai-server";
 
 declare module "vitest" {
@@ -42,6 +43,8 @@ export default async function setup(project: TestProject) {
   const sourceToken = `src-${crypto.randomUUID()}`;
   const httpSource = await startHttpSource(sourceToken);
   const llm = await startOpenAiServer();
+  // The MCP servers' tests talk to a real MCP server (the SDK's McpServer) over every transport.
+  const mcp = await startMcpServer();
 
   project.provide("stackUrl", stack.url);
   project.provide("backends", stack.backends);
@@ -77,6 +80,8 @@ export default async function setup(project: TestProject) {
     FACTORY_LLM_MODEL: "gpt-4o",
     FACTORY_LLM_FALLBACK_MODEL: "gpt-4o-mini",
     FACTORY_LLM_TIMEOUT_MS: "1500",
+    TEST_MCP_URL: mcp.url,
+    TEST_MCP_TOKEN: mcp.token,
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
@@ -85,6 +90,7 @@ export default async function setup(project: TestProject) {
     await jwks.stop();
     await httpSource.stop();
     await llm.stop();
+    await mcp.stop();
     await stack.stop();
     await scratch?.drop();
     await source?.drop(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");

@@ -46,6 +46,10 @@ const BODIES: Record<string, () => unknown> = {
   "POST /api/v1/factory/connectors": () => ({ name: `matrix-${crypto.randomUUID()}`, type: "graphql", config: { endpoint: "http://127.0.0.1:9/graphql" } }),
   "PATCH /api/v1/factory/connectors/{id}": () => ({ name: "matrix" }),
   "POST /api/v1/factory/connectors/{id}/query": () => ({ query: "select 1" }),
+  "POST /api/v1/factory/mcp/servers": () => ({ name: `matrix-${crypto.randomUUID()}`, endpoint: "http://127.0.0.1:9/mcp", protocol: "sse" }),
+  "PATCH /api/v1/factory/mcp/servers/{id}": () => ({ name: "matrix" }),
+  "PATCH /api/v1/factory/mcp/tools/{id}": () => ({ isEnabled: false }),
+  "POST /api/v1/factory/mcp/tools/{id}/call": () => ({ arguments: {} }),
 };
 
 async function factoryOperations(): Promise<Operation[]> {
