@@ -7,6 +7,7 @@ import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
 import { startHttpSource, startReadOnlySource } from "./connector-sources";
 import { startJwksServer } from "./jwks-server";
 import { startOpenAiServer } from "./openai-server";
+import { startWebhookReceiver } from "./webhook-receiver";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -41,6 +42,8 @@ export default async function setup(project: TestProject) {
   const sourceToken = `src-${crypto.randomUUID()}`;
   const httpSource = await startHttpSource(sourceToken);
   const llm = await startOpenAiServer();
+  // Alarm notifications (factory monitoring): a Standard Webhooks receiver that verifies signatures.
+  const webhooks = await startWebhookReceiver();
 
   project.provide("stackUrl", stack.url);
   project.provide("backends", stack.backends);
@@ -65,6 +68,8 @@ export default async function setup(project: TestProject) {
     FACTORY_LLM_MODEL: "gpt-4o",
     FACTORY_LLM_FALLBACK_MODEL: "gpt-4o-mini",
     FACTORY_LLM_TIMEOUT_MS: "1500",
+    TEST_WEBHOOK_URL: webhooks.url,
+    TEST_WEBHOOK_SECRET: webhooks.secret,
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
@@ -73,6 +78,7 @@ export default async function setup(project: TestProject) {
     await jwks.stop();
     await httpSource.stop();
     await llm.stop();
+    await webhooks.stop();
     await stack.stop();
     await scratch?.drop();
     await source?.drop(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
