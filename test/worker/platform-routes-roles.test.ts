@@ -241,6 +241,9 @@ const MATRIX: Record<string, Case> = {
   "PATCH /api/v1/factory/connectors/{id}": { refused: all(), body: { name: "matrix" } },
   "DELETE /api/v1/factory/connectors/{id}": { refused: all() },
   "POST /api/v1/factory/connectors/{id}/query": { refused: all(), body: { query: "select 1" } },
+  // Monitoring (docs/factory-monitoring.md): monitoring:read of the users row, so here every one is refused.
+  "GET /api/v1/factory/monitoring": { refused: all() },
+  "GET /api/v1/factory/metrics": { refused: all() },
 };
 
 interface Operation {
