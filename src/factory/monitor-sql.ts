@@ -93,13 +93,15 @@ function readingsCtes(tenantFilter: SQL): SQL {
 }
 
 /** The caller's tenant's readings with the time its current alarm was raised, in monitor order (row-level security reads as the caller). */
-export const callerReadings = (db: Database) =>
-  db.execute<MonitorReading>(sql`
+export const callerReadings = (db: Database) => db.execute<MonitorReading>(callerReadingsQuery());
+
+/** callerReadings()' statement (the bench EXPLAINs it). */
+export const callerReadingsQuery = () => sql`
     with ${readingsCtes(sql`id = factory.caller_tenant()`)}
     select x.tenant_id, x.tenant_name, x.monitor, x.value, x.threshold, x.samples, ${epochMs(sql`x.window_start`)} as window_start, x.state,
            ${epochMs(sql`case when a.state = 'alarm' then a.changed_at end`)} as alarm_since
     from readings x left join factory.monitor_alarms a on a.tenant_id = x.tenant_id and a.monitor = x.monitor
-    order by x.ord`);
+    order by x.ord`;
 
 /** Whether the tenant's settings.notification_config asks for signed webhooks and names where and with what secret. */
 const WEBHOOK_CONFIGURED = sql`(jsonb_typeof(tn.settings #> '{notification_config,webhook_url}') = 'string'
