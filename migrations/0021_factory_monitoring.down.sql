@@ -8,6 +8,19 @@
 set local lock_timeout = '5s';
 set local statement_timeout = '60s';
 
+do $$
+begin
+  if to_regclass('factory.judgment_executions') is not null then
+    alter policy judgment_executions_read on factory.judgment_executions
+      using (app.has_role('service') or tenant_id = (select factory.member_tenant()));
+  end if;
+  if to_regclass('factory.llm_calls') is not null then
+    alter policy llm_calls_read on factory.llm_calls
+      using (app.has_role('service') or tenant_id = (select factory.member_tenant()));
+  end if;
+end
+$$;
+
 drop index if exists factory.idx_wf_exec_logs_started;
 drop index if exists factory.idx_judgment_cache_execution;
 drop index if exists factory.idx_rule_conflicts_tenant_open_critical;
