@@ -17,8 +17,8 @@ export default async function (ctx: BenchContext) {
   const started = Date.now();
   await ctx.stack.sql.admin(async (db) => {
     await seedFactory(db);
-    const [{ n }] = (await db.query<{ n: string }>(`select count(*) as n from factory.judgment_executions where tenant_id = $1`, [DEMO_TENANT_ID])).rows;
-    if (Number(n) < JUDGMENTS) {
+    const { rows } = await db.query<{ n: string }>(`select count(*) as n from factory.judgment_executions where tenant_id = $1`, [DEMO_TENANT_ID]);
+    if (Number(rows[0]?.n ?? 0) < JUDGMENTS) {
       await db.exec(`
         insert into factory.judgment_executions (tenant_id, source, input_data, result, method_used, cache_hit, latency_ms, trace_id, created_at)
         select '${DEMO_TENANT_ID}', 'api', '{}', (array['normal','warning','critical'])[1 + g % 3], case when g % 3 = 0 then 'cache' else 'rule_only' end,
