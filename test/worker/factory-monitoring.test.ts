@@ -86,6 +86,11 @@ describe("GET /monitoring", () => {
     const bad = await call("PATCH", `${BASE}/tenant`, { token: admin.bearer, body: { settings: { monitoring_thresholds: { cache_hit_rate: 2 } } } });
     expectProblem(bad, 422, "validation_failed");
     expect(JSON.stringify(bad.body)).toContain("monitoring_thresholds");
+    for (const notification_config of [{ webhook_url: "not a url" }, { webhook_url: "http://hooks.example.com/x" }, { webhook_secret: "plain" }]) {
+      const refused = await call("PATCH", `${BASE}/tenant`, { token: admin.bearer, body: { settings: { notification_config } } });
+      expectProblem(refused, 422, "validation_failed");
+      expect(JSON.stringify(refused.body)).toContain("notification_config");
+    }
     const set = await call("PATCH", `${BASE}/tenant`, {
       token: admin.bearer,
       body: { settings: { monitoring_thresholds: { llm_cost_usd_today: 25, judgment_latency_p95_ms: 50, workflow_failure_rate: 0.2, cache_hit_rate: 0.1 } } },
