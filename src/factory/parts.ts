@@ -1,5 +1,5 @@
 import { createRouter } from "../platform/router";
-import { defineParts, EVERY_MINUTE } from "../platform/system";
+import { DAILY, defineParts, EVERY_MINUTE } from "../platform/system";
 import { auditRoutes } from "./audit.routes";
 import { checkConnectorHealth } from "./connector-health";
 import { connectorQueryRoutes } from "./connector-query.routes";
@@ -12,7 +12,10 @@ import { judgmentCacheKey } from "./judgment-cache";
 import { judgmentRoutes } from "./judgments.routes";
 import { mcpRoutes } from "./mcp.routes";
 import { meRoutes } from "./me.routes";
+import { evaluateAlarms } from "./monitor-alarms";
+import { monitoringRoutes } from "./monitoring.routes";
 import { promptRoutes } from "./prompts.routes";
+import { applyRetention } from "./retention";
 import { ruleScriptRoutes } from "./rule-scripts.routes";
 import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
@@ -33,14 +36,17 @@ router
   .route("/", promptRoutes)
   .route("/", connectorRoutes)
   .route("/", connectorQueryRoutes)
-  .route("/", mcpRoutes);
+  .route("/", mcpRoutes)
+  .route("/", monitoringRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
   jobs: {
     /** §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md). */
-    [EVERY_MINUTE]: [checkConnectorHealth],
+    [EVERY_MINUTE]: [checkConnectorHealth, evaluateAlarms],
+    /** §2.1 data_retention: raw logs, judgment logs and LLM calls past each tenant's days (docs/factory-monitoring.md). */
+    [DAILY]: [applyRetention],
   },
   consumers: {
     /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */

@@ -8,6 +8,7 @@ import { startHttpSource, startMysqlSource, startReadOnlySource } from "./connec
 import { startJwksServer } from "./jwks-server";
 import { startMcpServer } from "./mcp-server";
 import { startOpenAiServer } from "./openai-server";
+import { startWebhookReceiver } from "./webhook-receiver";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -45,6 +46,8 @@ export default async function setup(project: TestProject) {
   const llm = await startOpenAiServer();
   // The MCP servers' tests talk to a real MCP server (the SDK's McpServer) over every transport.
   const mcp = await startMcpServer();
+  // Alarm notifications (factory monitoring): a Standard Webhooks receiver that verifies signatures.
+  const webhooks = await startWebhookReceiver();
 
   project.provide("stackUrl", stack.url);
   project.provide("backends", stack.backends);
@@ -82,6 +85,8 @@ export default async function setup(project: TestProject) {
     FACTORY_LLM_TIMEOUT_MS: "1500",
     TEST_MCP_URL: mcp.url,
     TEST_MCP_TOKEN: mcp.token,
+    TEST_WEBHOOK_URL: webhooks.url,
+    TEST_WEBHOOK_SECRET: webhooks.secret,
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
@@ -91,6 +96,7 @@ export default async function setup(project: TestProject) {
     await httpSource.stop();
     await llm.stop();
     await mcp.stop();
+    await webhooks.stop();
     await stack.stop();
     await scratch?.drop();
     await source?.drop(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");

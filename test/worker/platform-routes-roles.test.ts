@@ -252,6 +252,9 @@ const MATRIX: Record<string, Case> = {
   "PATCH /api/v1/factory/mcp/tools/{id}": { refused: all(), body: { isEnabled: false } },
   "POST /api/v1/factory/mcp/tools/{id}/call": { refused: all(), body: { arguments: {} } },
   "GET /api/v1/factory/mcp/tools/{id}/calls": { refused: all() },
+  // Monitoring (docs/factory-monitoring.md): monitoring:read of the users row, so here every one is refused.
+  "GET /api/v1/factory/monitoring": { refused: all() },
+  "GET /api/v1/factory/metrics": { refused: all() },
 };
 
 interface Operation {
