@@ -183,7 +183,7 @@ export function dslJsonSchema(): Record<string, unknown> {
     $id: DSL_SCHEMA_ID,
     title: "Factory workflow DSL v1",
     description:
-      "A workflow definition (docs/factory-workflows.md). Beyond this shape the API checks: node ids unique; every next, SWITCH case and default, PARALLEL branch member and COMPENSATION target names a node; branch members in one branch only, off the main path, without next; no cycle; every node reachable; SWITCH conditions compile as Rhai over input, global and nodes; every $.input/$.global/$.nodes path names a declared variable or a node.",
+      "A workflow definition (docs/factory-workflows.md). Beyond this shape the API checks: node ids unique; every next, SWITCH case and default, PARALLEL branch member and COMPENSATION target names a node; branch members in one branch only, off the main path, without next; no cycle; every node reachable; SWITCH conditions compile as Rhai over input, globals (variables.global) and nodes; every $.input/$.global/$.nodes path names a declared variable or a node.",
   };
   return published;
 }

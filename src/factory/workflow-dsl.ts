@@ -1,6 +1,6 @@
 import type { z } from "zod";
 import { canonicalize, sha256Hex } from "../platform/canonical-json";
-import { compile, type Program } from "./rhai";
+import { compile, run, type Program } from "./rhai";
 import type { Expr } from "./rhai/ast";
 import { walk } from "./rhai/walk";
 import {
@@ -34,13 +34,18 @@ export type DslCheck = { ok: true; definition: WorkflowDefinition } | { ok: fals
 const CONTROL_TYPES: ReadonlySet<NodeType> = new Set(["SWITCH", "PARALLEL", "COMPENSATION", "WAIT", "APPROVAL"]);
 /** Node types a PARALLEL branch may not hold: they decide where the flow goes next. */
 const NOT_IN_BRANCH: ReadonlySet<NodeType> = new Set(["SWITCH", "PARALLEL", "COMPENSATION"]);
-/** What a SWITCH condition sees. */
-const CONDITION_VARIABLES = ["input", "global", "nodes"] as const;
+/**
+ * What a SWITCH condition sees: the input, the global variables and the nodes' results.
+ * `global` is a reserved word in Rhai, so conditions read the global variables as `globals`.
+ */
+const CONDITION_VARIABLES = ["input", "globals", "nodes"] as const;
 
 const escapeToken = (key: string | number) => String(key).replace(/~/g, "~0").replace(/\//g, "~1");
 const pointerOf = (segments: readonly PropertyKey[]) => segments.map((s) => `/${escapeToken(String(s))}`).join("");
+/** A bad record key is reported with what the key must be, not zod's "Invalid key in record". */
+const messageOf = (i: z.core.$ZodIssue) => (i.code === "invalid_key" ? (i.issues[0]?.message ?? i.message) : i.message);
 const issuesOf = (error: z.ZodError, at: readonly PropertyKey[]): DslFault[] =>
-  error.issues.map((i) => ({ pointer: pointerOf([...at, ...i.path]), message: i.message }));
+  error.issues.map((i) => ({ pointer: pointerOf([...at, ...i.path]), message: messageOf(i) }));
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -139,9 +144,10 @@ function configPathFaults(config: unknown, at: string, scope: Scope, self: strin
 /** A compiled SWITCH condition, or why it cannot be one. */
 export function compileCondition(when: string, scope: Scope): { ok: true; program: Program } | { ok: false; message: string } {
   const compiled = compile(when);
+  if (!compiled.ok && /\bglobal\b/.test(when)) return { ok: false, message: "uses global, a reserved word in Rhai: a condition reads the global variables as globals (globals.threshold)" };
   if (!compiled.ok) return { ok: false, message: `does not compile as Rhai: ${compiled.error.message} (line ${compiled.error.line}, column ${compiled.error.column})` };
   const program = compiled.program;
-  if (program.fns.size) return { ok: false, message: "must be an expression over input, global and nodes, without fn definitions" };
+  if (program.fns.size) return { ok: false, message: "must be an expression over input, globals and nodes, without fn definitions" };
   const declared = new Set<string>(CONDITION_VARIABLES);
   walk(program.main, (e) => {
     if (e.k === "let") declared.add(e.name);
@@ -153,15 +159,26 @@ export function compileCondition(when: string, scope: Scope): { ok: true; progra
   let fault: string | null = null;
   walk(program.main, (e: Expr) => {
     if (fault) return;
-    if (e.k === "var" && !declared.has(e.name)) fault = `uses '${e.name}', which is not defined: a condition sees input, global and nodes`;
+    if (e.k === "var" && !declared.has(e.name)) fault = `uses '${e.name}', which is not defined: a condition sees input, globals and nodes`;
     if (e.k === "prop" && e.obj.k === "var") {
       const { name: root } = e.obj;
       if (root === "input" && !scope.inputs.has(e.name)) fault = `reads input.${e.name}, which variables.input does not declare`;
-      if (root === "global" && !scope.globals.has(e.name)) fault = `reads global.${e.name}, which variables.global does not declare`;
+      if (root === "globals" && !scope.globals.has(e.name)) fault = `reads globals.${e.name}, which variables.global does not declare`;
       if (root === "nodes" && !scope.nodes.has(e.name)) fault = `reads nodes.${e.name}, which the workflow does not have`;
     }
   });
   return fault ? { ok: false, message: fault } : { ok: true, program };
+}
+
+/** The runtime variables as a condition sees them (CONDITION_VARIABLES). */
+export const conditionArgs = (vars: { input: unknown; global: unknown; nodes: unknown }) => ({ input: vars.input, globals: vars.global, nodes: vars.nodes });
+
+/** Runs a compiled SWITCH condition over the runtime variables: its boolean, or why it has none. */
+export function evaluateCondition(program: Program, vars: { input: unknown; global: unknown; nodes: unknown }): { ok: true; value: boolean } | { ok: false; message: string } {
+  const result = run(program, null, conditionArgs(vars));
+  if (!result.ok) return { ok: false, message: result.error.message };
+  if (typeof result.value !== "boolean") return { ok: false, message: `the condition gave ${JSON.stringify(result.value)}, not a boolean` };
+  return { ok: true, value: result.value };
 }
 
 /** Where the flow goes from each node (docs/factory-workflows.md, "DSL"): what the engine walks. */
