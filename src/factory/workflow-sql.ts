@@ -1,7 +1,7 @@
 import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { Database } from "../platform/db";
 import { audited, type Actor } from "./audit";
-import { tenants, workflowInstances, judgmentExecutions, workflows, workflowSteps } from "./schema";
+import { tenants, workflows, workflowSteps } from "./schema";
 import { inheritsAttempts, normalisedSteps, type WorkflowDefinition } from "./workflow-dsl";
 import type { StoredTrigger } from "./workflow-trigger-config";
 import { workflowWebhookSecrets } from "./workflow-trigger-sql";
@@ -19,6 +19,8 @@ export const lockWorkflows = (db: Database, tenantId: string) =>
 
 /** A workflow counts against max_workflows once per name, however many versions it has. */
 const namesInUse = (tenant: SQL) => sql`(select count(distinct wf_names.name) from ${workflows} wf_names where wf_names.tenant_id = ${tenant})`;
+// Aliases of their own, and the tenant passed as SQL: a bare column of the outer query would be captured by the inner alias.
+const nameTaken = (tenant: SQL, name: string) => sql`exists (select 1 from ${workflows} wf_named where wf_named.tenant_id = ${tenant} and wf_named.name = ${name})`;
 
 export interface WorkflowWrite {
   id: string;
@@ -51,7 +53,7 @@ export function insertFirstVersion(db: Database, w: WorkflowWrite) {
                  ${textArray(w.tags ?? [])}, ${jsonValue(w.metadata ?? {})}, app.user_id(), now(), now(), null::timestamptz
           from ${tenants} t
           where t.id = ${w.tenantId}::uuid
-            and not exists (select 1 from ${workflows} taken where taken.tenant_id = t.id and taken.name = ${w.definition.name})
+            and not ${nameTaken(sql`t.id`, w.definition.name)}
             and ${namesInUse(sql`t.id`)} < t.max_workflows`,
     )
     .returning();
@@ -118,13 +120,23 @@ export const storeWebhookSecret = (db: Database, id: string, sealed: string, rot
     on conflict (workflow_id) do ${rotate ? sql`update set secret_sealed = excluded.secret_sealed, rotated_at = now()` : sql`nothing`}
     returning workflow_id`);
 
+/**
+ * The workflows row of the outer statement, spelled out: Drizzle renders a column of a
+ * single-table select as a bare name, which a subquery's own `id` would capture.
+ */
+const WORKFLOW_ID = sql.raw(`"factory"."workflows"."id"`);
+
+/** Instances or judgments that reference the outer statement's workflow: it cannot be deleted. */
+export const workflowInstancesExist = sql`exists (select 1 from factory.workflow_instances wf_i where wf_i.workflow_id = ${WORKFLOW_ID})`;
+export const workflowJudgmentsExist = sql`exists (select 1 from factory.judgment_executions wf_j where wf_j.workflow_id = ${WORKFLOW_ID})`;
+
 /** Why a workflow could not be added: the tenant's limit and use, and whether the name is taken. */
 export const creationState = (db: Database, tenantId: string, name: string) =>
   db
     .select({
       maxWorkflows: tenants.maxWorkflows,
       workflowsInUse: sql<number>`${namesInUse(sql`${tenants.id}`)}::int`,
-      nameTaken: sql<boolean>`exists (select 1 from ${workflows} named where named.tenant_id = ${tenants.id} and named.name = ${name})`,
+      nameTaken: sql<boolean>`${nameTaken(sql`${tenants.id}`, name)}`,
     })
     .from(tenants)
     .where(eq(tenants.id, tenantId));
@@ -136,8 +148,8 @@ export const workflowState = (db: Database, tenantId: string, id: string) =>
       name: workflows.name,
       isActive: workflows.isActive,
       triggerType: sql<string | null>`${workflows.triggerConfig} ->> 'type'`,
-      instances: sql<boolean>`exists (select 1 from ${workflowInstances} i where i.workflow_id = ${workflows.id})`,
-      judgments: sql<boolean>`exists (select 1 from ${judgmentExecutions} j where j.workflow_id = ${workflows.id})`,
+      instances: sql<boolean>`${workflowInstancesExist}`,
+      judgments: sql<boolean>`${workflowJudgmentsExist}`,
     })
     .from(workflows)
     .where(and(eq(workflows.id, id), eq(workflows.tenantId, tenantId)));

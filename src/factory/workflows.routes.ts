@@ -16,7 +16,7 @@ import { workflows, workflowSteps } from "./schema";
 import { newWebhookSecret } from "./standard-webhooks";
 import { checkDefinition, dslDigest, type DslFault, type WorkflowDefinition } from "./workflow-dsl";
 import { dslJsonSchema, MAX_WAIT_SECONDS } from "./workflow-dsl-schema";
-import { activateWorkflow, creationState, insertFirstVersion, insertNextVersion, insertSteps, lockWorkflows, stepsOf, storeWebhookSecret, workflowState, type WorkflowWrite } from "./workflow-sql";
+import { activateWorkflow, creationState, insertFirstVersion, insertNextVersion, insertSteps, lockWorkflows, stepsOf, storeWebhookSecret, workflowInstancesExist, workflowJudgmentsExist, workflowState, type WorkflowWrite } from "./workflow-sql";
 import { checkTriggerConfig, TriggerConfig, type StoredTrigger } from "./workflow-trigger-config";
 import { webhookSecretOwner } from "./workflow-trigger-sql";
 
@@ -393,8 +393,8 @@ export const workflowRoutes = createRouter()
       eq(workflows.id, id),
       eq(workflows.tenantId, tenantId),
       eq(workflows.isActive, false),
-      sql`not exists (select 1 from factory.workflow_instances i where i.workflow_id = ${workflows.id})`,
-      sql`not exists (select 1 from factory.judgment_executions j where j.workflow_id = ${workflows.id})`,
+      sql`not ${workflowInstancesExist}`,
+      sql`not ${workflowJudgmentsExist}`,
     )!;
     const [deleted, state] = await runFactory(c, remove, [
       audited(db, userActor(c), { action: "delete", resourceType: "workflow", table: workflows, where, change: db.delete(workflows).where(where).returning() }),
