@@ -46,6 +46,11 @@ const BODIES: Record<string, () => unknown> = {
   "POST /api/v1/factory/connectors": () => ({ name: `matrix-${crypto.randomUUID()}`, type: "graphql", config: { endpoint: "http://127.0.0.1:9/graphql" } }),
   "PATCH /api/v1/factory/connectors/{id}": () => ({ name: "matrix" }),
   "POST /api/v1/factory/connectors/{id}/query": () => ({ query: "select 1" }),
+  "POST /api/v1/factory/workflows": () => {
+    const name = `matrix-${crypto.randomUUID()}`;
+    return { name, dsl: { name, nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } };
+  },
+  "POST /api/v1/factory/workflows/{id}/versions": () => ({ dsl: { name: "matrix", nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } }),
 };
 
 async function factoryOperations(): Promise<Operation[]> {

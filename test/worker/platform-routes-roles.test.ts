@@ -241,6 +241,17 @@ const MATRIX: Record<string, Case> = {
   "PATCH /api/v1/factory/connectors/{id}": { refused: all(), body: { name: "matrix" } },
   "DELETE /api/v1/factory/connectors/{id}": { refused: all() },
   "POST /api/v1/factory/connectors/{id}/query": { refused: all(), body: { query: "select 1" } },
+  // Workflow definitions (docs/factory-workflows.md): workflow:* permissions of the users row, so here every one is refused.
+  "GET /api/v1/factory/workflows/dsl-schema": { refused: all() },
+  "POST /api/v1/factory/workflows": { refused: all(), body: { name: "matrix", dsl: { name: "matrix", nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } } },
+  "GET /api/v1/factory/workflows": { refused: all() },
+  "GET /api/v1/factory/workflows/{id}": { refused: all() },
+  "DELETE /api/v1/factory/workflows/{id}": { refused: all() },
+  "POST /api/v1/factory/workflows/{id}/versions": { refused: all(), body: { dsl: { name: "matrix", nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } } },
+  "GET /api/v1/factory/workflows/{id}/versions": { refused: all() },
+  "POST /api/v1/factory/workflows/{id}/activate": { refused: all() },
+  "POST /api/v1/factory/workflows/{id}/deactivate": { refused: all() },
+  "POST /api/v1/factory/workflows/{id}/webhook-secret/rotate": { refused: all() },
 };
 
 interface Operation {
