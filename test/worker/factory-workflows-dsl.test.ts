@@ -2,6 +2,7 @@ import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it } from "vitest";
 import { checkDefinition, checkInput, compileCondition, dslDigest, evaluateCondition, flowOf, normalisedSteps, pathSegments, type DslFault } from "../../src/factory/workflow-dsl";
 import { dslJsonSchema, NODE_TYPES } from "../../src/factory/workflow-dsl-schema";
+import published from "../../docs/factory-workflow-dsl.schema.json";
 import { changed, CONNECTOR, everyNodeType, RULESET, sampleDsl } from "./factory-workflows-helpers";
 
 /** The faults of a definition (an empty list when it passes). */
@@ -143,6 +144,10 @@ describe("workflow DSL: each fault named by its JSON pointer", () => {
 });
 
 describe("workflow DSL: JSON Schema", () => {
+  it("is the copy docs/factory-workflow-dsl.schema.json publishes (regenerate it when the DSL changes)", () => {
+    expect(dslJsonSchema()).toEqual(published);
+  });
+
   it("is draft 2020-12, and a schema validator agrees with the checker on shape", () => {
     const schema = dslJsonSchema();
     expect(schema).toMatchObject({ $schema: "https://json-schema.org/draft/2020-12/schema", $id: expect.stringContaining("workflow-dsl"), type: "object", required: ["name", "nodes"] });
