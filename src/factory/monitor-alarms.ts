@@ -4,7 +4,7 @@ import { backgroundDatabase, runAs } from "../platform/db";
 import { claimDeliveries, recordTransitions, writeDeliveries, type ClaimedDelivery, type DeliveryOutcome } from "./monitor-sql";
 import { MONITORS } from "./monitors";
 import { NotificationConfig } from "./notification-config";
-import { signedWebhookHeaders } from "./standard-webhooks";
+import { standardWebhookHeaders } from "./standard-webhooks";
 
 /** The alarm job's service identity (role `service`, which tokens can never carry). */
 const ALARM_PRINCIPAL = servicePrincipal("a9e47000-0000-4000-8000-00000000a1a3");
@@ -52,7 +52,7 @@ async function deliver(d: ClaimedDelivery): Promise<DeliveryOutcome> {
   if (!url || !secret || enabled === false) return outcome(false, "settings.notification_config: no webhook_url and webhook_secret, or webhook_enabled is false");
   const body = alarmPayload(d);
   try {
-    const headers = await signedWebhookHeaders(secret, d.id, body);
+    const headers = await standardWebhookHeaders(secret, d.id, body);
     const response = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", ...headers },

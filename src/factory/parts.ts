@@ -20,6 +20,7 @@ import { ruleScriptRoutes } from "./rule-scripts.routes";
 import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
 import { userRoutes } from "./users.routes";
+import { workflowRoutes } from "./workflows.routes";
 
 /** Every factory route, under /api/v1/factory. */
 const router = createRouter();
@@ -37,7 +38,8 @@ router
   .route("/", connectorRoutes)
   .route("/", connectorQueryRoutes)
   .route("/", mcpRoutes)
-  .route("/", monitoringRoutes);
+  .route("/", monitoringRoutes)
+  .route("/", workflowRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({

@@ -1,26 +1,91 @@
 /**
- * Signing as Standard Webhooks (standardwebhooks.com) specifies it: the secret is `whsec_` and
- * the base64 of its key bytes; the signature is base64(HMAC-SHA256(key, `${id}.${timestamp}.${body}`)),
- * sent as `webhook-signature: v1,<signature>` beside `webhook-id` and `webhook-timestamp`
- * (Unix seconds). A receiver recomputes it over the exact body bytes and refuses an old timestamp.
+ * Standard Webhooks (https://www.standardwebhooks.com, the spec's "Verifying webhook authenticity"):
+ * a `whsec_<base64>` secret, HMAC-SHA256 over `${webhook-id}.${webhook-timestamp}.${body}`, the
+ * signature header a space-separated list of `v1,<base64>`, timestamps within 5 minutes. Workflows'
+ * webhook triggers verify with it; ACTION nodes sign with it.
  */
 
-export const WEBHOOK_SECRET_PREFIX = "whsec_";
-/** Standard Webhooks keys are 24 to 64 random bytes. */
+export const SECRET_PREFIX = "whsec_";
+/** A secret as configured: `whsec_` and the base64 of 24 to 64 random bytes. */
 export const WEBHOOK_SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/;
+/** How far a webhook-timestamp may be from now, either way (the spec's recommendation). */
+export const TOLERANCE_SECONDS = 5 * 60;
 
 const encoder = new TextEncoder();
+const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
 
-function keyBytes(secret: string): Uint8Array {
-  const raw = atob(secret.slice(WEBHOOK_SECRET_PREFIX.length));
-  return Uint8Array.from(raw, (ch) => ch.charCodeAt(0));
+/** A new secret: `whsec_` and 32 random bytes in base64. */
+export function newWebhookSecret(): string {
+  return SECRET_PREFIX + toBase64(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-const base64 = (bytes: ArrayBuffer) => btoa(String.fromCharCode(...new Uint8Array(bytes)));
+function secretBytes(secret: string): Uint8Array<ArrayBuffer> | null {
+  const text = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(text)) return null;
+  try {
+    return Uint8Array.from(atob(text), (ch) => ch.charCodeAt(0));
+  } catch {
+    return null;
+  }
+}
 
-/** The three headers of one signed delivery of `body` (the exact bytes to send). */
-export async function signedWebhookHeaders(secret: string, id: string, body: string, timestampSeconds = Math.floor(Date.now() / 1000)): Promise<Record<string, string>> {
-  const key = await crypto.subtle.importKey("raw", keyBytes(secret), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
-  const signature = await crypto.subtle.sign("HMAC", key, encoder.encode(`${id}.${timestampSeconds}.${body}`));
-  return { "webhook-id": id, "webhook-timestamp": String(timestampSeconds), "webhook-signature": `v1,${base64(signature)}` };
+async function hmac(key: Uint8Array<ArrayBuffer>, content: string): Promise<Uint8Array> {
+  const k = await crypto.subtle.importKey("raw", key, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  return new Uint8Array(await crypto.subtle.sign("HMAC", k, encoder.encode(content)));
+}
+
+/** The `v1,<base64>` signature of a message. */
+export async function signStandardWebhook(secret: string, id: string, timestampSeconds: number, body: string): Promise<string> {
+  const key = secretBytes(secret);
+  if (!key) throw new TypeError("not a webhook secret: whsec_ and base64");
+  return `v1,${toBase64(await hmac(key, `${id}.${timestampSeconds}.${body}`))}`;
+}
+
+/** Headers of a signed message: webhook-id, webhook-timestamp, webhook-signature. */
+export async function standardWebhookHeaders(secret: string, id: string, body: string, now = new Date()): Promise<Record<string, string>> {
+  const timestamp = Math.floor(now.getTime() / 1000);
+  return { "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": await signStandardWebhook(secret, id, timestamp, body) };
+}
+
+export type WebhookVerdict =
+  | { ok: true; id: string; timestamp: number }
+  | { ok: false; reason: "headers_missing" | "timestamp_invalid" | "timestamp_stale" | "signature_invalid"; message: string };
+
+/** Compares in time independent of where the first difference is. */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ b[i]!;
+  return diff === 0;
+}
+
+const header = (headers: Headers | Record<string, string | undefined>, name: string) =>
+  headers instanceof Headers ? headers.get(name) : (Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1] ?? null);
+
+/**
+ * Verifies a received message: the three headers present, the timestamp within
+ * TOLERANCE_SECONDS of `now`, and one of the listed `v1` signatures the HMAC of the raw body
+ * (the exact bytes received, as text). Pure: replays (a webhook-id seen before) are the caller's
+ * to refuse.
+ */
+export async function verifyStandardWebhook(secret: string, headers: Headers | Record<string, string | undefined>, body: string, now: Date): Promise<WebhookVerdict> {
+  const id = header(headers, "webhook-id");
+  const timestampText = header(headers, "webhook-timestamp");
+  const signatures = header(headers, "webhook-signature");
+  if (!id || !timestampText || !signatures) return { ok: false, reason: "headers_missing", message: "webhook-id, webhook-timestamp and webhook-signature are required" };
+  if (!/^\d{1,12}$/.test(timestampText)) return { ok: false, reason: "timestamp_invalid", message: "webhook-timestamp must be whole seconds since the epoch" };
+  const timestamp = Number(timestampText);
+  if (Math.abs(now.getTime() / 1000 - timestamp) > TOLERANCE_SECONDS) {
+    return { ok: false, reason: "timestamp_stale", message: `webhook-timestamp is more than ${TOLERANCE_SECONDS} seconds from now` };
+  }
+  const key = secretBytes(secret);
+  if (!key) throw new TypeError("not a webhook secret: whsec_ and base64");
+  const expected = await hmac(key, `${id}.${timestamp}.${body}`);
+  for (const entry of signatures.split(" ")) {
+    const [version, signature] = entry.split(",", 2);
+    if (version !== "v1" || !signature) continue;
+    const given = secretBytes(signature);
+    if (given && sameBytes(given, expected)) return { ok: true, id, timestamp };
+  }
+  return { ok: false, reason: "signature_invalid", message: "no v1 signature in webhook-signature matches the body" };
 }

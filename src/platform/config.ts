@@ -40,8 +40,9 @@ export const ConfigSchema = z
     RATE_LIMIT_WINDOW_SEC: positiveInt.default(60),
     CACHE_TTL_SEC: positiveInt.default(300),
     /**
-     * Keys that seal factory connectors' credentials (src/platform/sealed-secrets.ts):
-     * `kid:base64key,...`, the first the current one. Unset: connectors take no credentials (503).
+     * Keys that seal factory connectors' credentials and workflows' webhook secrets
+     * (src/platform/sealed-secrets.ts): `kid:base64key,...`, the first the current one. Unset:
+     * connectors take no credentials and webhook triggers are refused (503).
      */
     FACTORY_CONNECTOR_KEYS: z
       .string()

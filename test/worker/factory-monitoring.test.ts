@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { evaluateAlarms } from "../../src/factory/monitor-alarms";
 import { MONITOR_NAMES } from "../../src/factory/monitors";
-import { signedWebhookHeaders } from "../../src/factory/standard-webhooks";
+import { standardWebhookHeaders } from "../../src/factory/standard-webhooks";
 import { call, expectProblem, roundTrips, testEnv } from "./helpers";
 import { seedTenant, seedUser } from "./factory-helpers";
 import { delivered, deliveredAtLeast, judgments, llmCall, runs, service, webhookSettings, workflow } from "./factory-monitoring-helpers";
@@ -200,11 +200,11 @@ describe("alarms", () => {
     const body = JSON.stringify({ type: "factory.monitor.raised", data: {} });
     const post = async (headers: Record<string, string>, sent = body) =>
       (await fetch(`${testEnv.TEST_WEBHOOK_URL}/hooks/${hook}`, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: sent })).status;
-    const good = await signedWebhookHeaders(testEnv.TEST_WEBHOOK_SECRET!, "msg_1", body);
+    const good = await standardWebhookHeaders(testEnv.TEST_WEBHOOK_SECRET!, "msg_1", body);
     expect(await post(good)).toBe(204);
     expect(await post(good, `${body} `)).toBe(401);
-    expect(await post(await signedWebhookHeaders(`whsec_${btoa("another secret of 24 bytes!!")}`, "msg_2", body))).toBe(401);
-    expect(await post(await signedWebhookHeaders(testEnv.TEST_WEBHOOK_SECRET!, "msg_3", body, Math.floor(Date.now() / 1000) - 600))).toBe(401);
+    expect(await post(await standardWebhookHeaders(`whsec_${btoa("another secret of 24 bytes!!")}`, "msg_2", body))).toBe(401);
+    expect(await post(await standardWebhookHeaders(testEnv.TEST_WEBHOOK_SECRET!, "msg_3", body, new Date(Date.now() - 600_000)))).toBe(401);
     expect((await delivered(hook)).map((d) => d.verified)).toEqual([true, false, false, false]);
   });
 });

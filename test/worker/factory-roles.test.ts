@@ -50,6 +50,11 @@ const BODIES: Record<string, () => unknown> = {
   "PATCH /api/v1/factory/mcp/servers/{id}": () => ({ name: "matrix" }),
   "PATCH /api/v1/factory/mcp/tools/{id}": () => ({ isEnabled: false }),
   "POST /api/v1/factory/mcp/tools/{id}/call": () => ({ arguments: {} }),
+  "POST /api/v1/factory/workflows": () => {
+    const name = `matrix-${crypto.randomUUID()}`;
+    return { name, dsl: { name, nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } };
+  },
+  "POST /api/v1/factory/workflows/{id}/versions": () => ({ dsl: { name: "matrix", nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } }),
 };
 
 async function factoryOperations(): Promise<Operation[]> {

@@ -255,6 +255,17 @@ const MATRIX: Record<string, Case> = {
   // Monitoring (docs/factory-monitoring.md): monitoring:read of the users row, so here every one is refused.
   "GET /api/v1/factory/monitoring": { refused: all() },
   "GET /api/v1/factory/metrics": { refused: all() },
+  // Workflow definitions (docs/factory-workflows.md): workflow:* permissions of the users row, so here every one is refused.
+  "GET /api/v1/factory/workflows/dsl-schema": { refused: all() },
+  "POST /api/v1/factory/workflows": { refused: all(), body: { name: "matrix", dsl: { name: "matrix", nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } } },
+  "GET /api/v1/factory/workflows": { refused: all() },
+  "GET /api/v1/factory/workflows/{id}": { refused: all() },
+  "DELETE /api/v1/factory/workflows/{id}": { refused: all() },
+  "POST /api/v1/factory/workflows/{id}/versions": { refused: all(), body: { dsl: { name: "matrix", nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } } },
+  "GET /api/v1/factory/workflows/{id}/versions": { refused: all() },
+  "POST /api/v1/factory/workflows/{id}/activate": { refused: all() },
+  "POST /api/v1/factory/workflows/{id}/deactivate": { refused: all() },
+  "POST /api/v1/factory/workflows/{id}/webhook-secret/rotate": { refused: all() },
 };
 
 interface Operation {
