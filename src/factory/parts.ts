@@ -16,6 +16,7 @@ import { ruleScriptRoutes } from "./rule-scripts.routes";
 import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
 import { userRoutes } from "./users.routes";
+import { workflowInstanceRoutes } from "./workflow-instances.routes";
 
 /** Every factory route, under /api/v1/factory. */
 const router = createRouter();
@@ -31,7 +32,8 @@ router
   .route("/", judgmentRoutes)
   .route("/", promptRoutes)
   .route("/", connectorRoutes)
-  .route("/", connectorQueryRoutes);
+  .route("/", connectorQueryRoutes)
+  .route("/", workflowInstanceRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
