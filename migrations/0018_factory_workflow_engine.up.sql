@@ -49,6 +49,7 @@ declare
   spec jsonb;
   v jsonb;
   kind text;
+  fits boolean;
 begin
   if jsonb_typeof(input) is distinct from 'object' then
     return array['input', 'must be an object'];
@@ -62,7 +63,8 @@ begin
       continue;
     end if;
     kind := spec ->> 'type';
-    if not case kind
+    -- Into a variable: PL/pgSQL would end an IF condition at the CASE's first THEN.
+    fits := case kind
       when 'string' then jsonb_typeof(v) = 'string'
       when 'number' then jsonb_typeof(v) = 'number'
       when 'integer' then jsonb_typeof(v) = 'number' and (v #>> '{}')::numeric = trunc((v #>> '{}')::numeric)
@@ -70,7 +72,8 @@ begin
       when 'object' then jsonb_typeof(v) = 'object'
       when 'array' then jsonb_typeof(v) = 'array'
       else true
-    end then
+    end;
+    if not fits then
       return array['input.' || k, format('must be %s %s', case when kind in ('integer', 'object', 'array') then 'an' else 'a' end, kind)];
     end if;
     if jsonb_typeof(spec -> 'enum') = 'array' and not exists (select 1 from jsonb_array_elements(spec -> 'enum') e where e = v) then

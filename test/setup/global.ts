@@ -4,6 +4,7 @@ import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../local/stack";
 import { createScratchDatabase } from "../../local/scratch-db";
 import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
+import { startActionReceiver } from "./action-receiver";
 import { startHttpSource, startReadOnlySource } from "./connector-sources";
 import { startJwksServer } from "./jwks-server";
 import { startOpenAiServer } from "./openai-server";
@@ -41,6 +42,9 @@ export default async function setup(project: TestProject) {
   const sourceToken = `src-${crypto.randomUUID()}`;
   const httpSource = await startHttpSource(sourceToken);
   const llm = await startOpenAiServer();
+  // Workflow ACTION nodes sign with this secret; the receiver verifies it.
+  const actionSecret = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`;
+  const actionReceiver = await startActionReceiver(actionSecret);
 
   project.provide("stackUrl", stack.url);
   project.provide("backends", stack.backends);
@@ -65,6 +69,8 @@ export default async function setup(project: TestProject) {
     FACTORY_LLM_MODEL: "gpt-4o",
     FACTORY_LLM_FALLBACK_MODEL: "gpt-4o-mini",
     FACTORY_LLM_TIMEOUT_MS: "1500",
+    FACTORY_ACTION_SIGNING_SECRET: actionSecret,
+    TEST_ACTION_URL: actionReceiver.url,
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
@@ -73,6 +79,7 @@ export default async function setup(project: TestProject) {
     await jwks.stop();
     await httpSource.stop();
     await llm.stop();
+    await actionReceiver.stop();
     await stack.stop();
     await scratch?.drop();
     await source?.drop(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
