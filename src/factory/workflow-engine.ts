@@ -73,6 +73,13 @@ interface Compensation {
   do: { type: string; config: Record<string, unknown> };
 }
 
+/** The undo a COMPENSATION node registers when it completes (null for any other node). */
+function compensationOf(node: WorkflowNode): Compensation | null {
+  if (node.type !== "COMPENSATION") return null;
+  const c = node.config as { target: string; do: Compensation["do"] };
+  return { nodeId: node.id, target: c.target, do: c.do };
+}
+
 /**
  * Runs one workflow instance as Cloudflare Workflows steps (docs/factory-workflows.md,
  * "Execution"): `begin` reads the definition, then each node is a durable step named by its id
@@ -210,12 +217,17 @@ export class WorkflowRun {
    * The batch that ends a node: its log row COMPLETED, the rows of the nodes that run next
    * (RUNNING) and of SWITCH branches not taken (SKIPPED), the instance's mirror. One round trip.
    */
-  private async complete(nodeId: string, result: unknown, next: string[], opts: { final: boolean; skipped?: string[]; input?: unknown; attempt?: number; startedAt?: number }) {
+  private async complete(
+    nodeId: string,
+    result: unknown,
+    next: string[],
+    opts: { final: boolean; skipped?: string[]; input?: unknown; attempt?: number; startedAt?: number; registers?: Compensation },
+  ) {
     const statements = [
       this.log({ nodeId, phase: "run", status: "COMPLETED", input: opts.input, output: capped(result), attempt: opts.attempt, startedAt: opts.startedAt, durationMs: opts.startedAt === undefined ? undefined : Date.now() - opts.startedAt }),
       ...(next.length ? [logRows(this.db, this.p.instanceId, this.p.workflowId, next, "RUNNING")] : []),
       ...(opts.skipped?.length ? [logRows(this.db, this.p.instanceId, this.p.workflowId, opts.skipped, "SKIPPED")] : []),
-      mirrorUpdate(this.db, { instanceId: this.p.instanceId, workflowId: this.p.workflowId, nodeId, result: capped(result), next, compensations: this.compensations, final: opts.final }),
+      mirrorUpdate(this.db, { instanceId: this.p.instanceId, workflowId: this.p.workflowId, nodeId, result: capped(result), next, compensations: opts.registers ? [...this.compensations, opts.registers] : this.compensations, final: opts.final }),
     ];
     const results = (await this.run(statements as unknown as readonly BatchItem<"pg">[])) as unknown as { rows: { status: string }[] }[];
     return { stop: !results.at(-1)!.rows.length };
@@ -246,6 +258,7 @@ export class WorkflowRun {
           input,
           attempt: attempt - 1,
           startedAt,
+          registers: compensationOf(node) ?? undefined,
         });
         return { result, next: routed.next, stop } as never;
       } catch (err) {
@@ -262,10 +275,8 @@ export class WorkflowRun {
       }
     })) as unknown as { result: unknown; next: string | null; stop: boolean };
     this.scope.nodes[node.id] = { result: out.result, status: "completed" };
-    if (node.type === "COMPENSATION") {
-      const c = node.config as { target: string; do: Compensation["do"] };
-      this.compensations.push({ nodeId: node.id, target: c.target, do: c.do });
-    }
+    const registered = compensationOf(node);
+    if (registered) this.compensations.push(registered);
     return { next: out.next, stop: out.stop };
   }
 

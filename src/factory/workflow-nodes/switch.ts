@@ -3,8 +3,10 @@ import { NodeError } from "../workflow-errors";
 import type { NodeHandler } from "./types";
 
 /**
- * SWITCH: the first case whose `when` (a Rhai expression over `input`, `global` and `nodes`,
+ * SWITCH: the first case whose `when` (a Rhai expression over `input`, `globals` and `nodes`,
  * run by the rules' interpreter, src/factory/rhai) is `true` chooses its `next`; else `default`;
+ * `global` is a reserved word of Rhai, so the global variables are `globals` there (`$.global`
+ * in paths);
  * else none (the instance ends after this node). A `when` that does not compile, fails or answers
  * anything but a boolean fails the node (VALIDATION_ERROR), never picks a branch by accident.
  */
@@ -30,7 +32,7 @@ function programOf(source: string, index: number): Program {
 export const switchNode: NodeHandler = async (ctx, config) => {
   const cases = config.cases as Case[] | undefined;
   if (!Array.isArray(cases)) throw new NodeError("VALIDATION_ERROR", "config.cases must be an array");
-  const scope = ctx.resolve({ input: "$.input", global: "$.global", nodes: "$.nodes" }) as Record<string, unknown>;
+  const scope = ctx.resolve({ input: "$.input", globals: "$.global", nodes: "$.nodes" }) as Record<string, unknown>;
   for (const [i, c] of cases.entries()) {
     const result = run(programOf(c.when, i), null, scope);
     if (!result.ok) throw new NodeError("VALIDATION_ERROR", `config.cases[${i}].when failed: ${result.error.message}`);
