@@ -17,6 +17,7 @@ import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
 import { userRoutes } from "./users.routes";
 import { workflowInstanceRoutes } from "./workflow-instances.routes";
+import { sweepWorkflowTimeouts } from "./workflow-timeouts";
 
 /** Every factory route, under /api/v1/factory. */
 const router = createRouter();
@@ -39,8 +40,11 @@ router
 export const parts = defineParts({
   router,
   jobs: {
-    /** §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md). */
-    [EVERY_MINUTE]: [checkConnectorHealth],
+    /**
+     * §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md);
+     * §3.3: workflow instances past their timeout_seconds become TIMEOUT (docs/factory-workflows.md, "Timeouts").
+     */
+    [EVERY_MINUTE]: [checkConnectorHealth, sweepWorkflowTimeouts],
   },
   consumers: {
     /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */
