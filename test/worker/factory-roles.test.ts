@@ -46,6 +46,8 @@ const BODIES: Record<string, () => unknown> = {
   "POST /api/v1/factory/connectors": () => ({ name: `matrix-${crypto.randomUUID()}`, type: "graphql", config: { endpoint: "http://127.0.0.1:9/graphql" } }),
   "PATCH /api/v1/factory/connectors/{id}": () => ({ name: "matrix" }),
   "POST /api/v1/factory/connectors/{id}/query": () => ({ query: "select 1" }),
+  "POST /api/v1/factory/workflows/{id}/execute": () => ({ input: {} }),
+  "POST /api/v1/factory/workflows/instances/{instanceId}/approval": () => ({ decision: "approve" }),
 };
 
 async function factoryOperations(): Promise<Operation[]> {
