@@ -36,3 +36,30 @@ describe("workflow engine: BI and ACTION nodes as durable steps", () => {
     expect((await roundTrips(`wf-${id}`)).neon).toBe(3);
   });
 });
+
+describe("workflow engine: paths and what logs keep", () => {
+  it("resolves $. paths (keys, [n] indexes, missing → null, $$. escapes) with whole-value substitution only", async () => {
+    const { resolveMapping } = await import("../../src/factory/workflow-paths");
+    const scope = { input: { line_code: "L01", rows: [{ qty: 4 }] }, global: { t: 0.05 }, nodes: { d: { result: { rows: [{ qty: 7 }] }, status: "completed" } } };
+    expect(
+      resolveMapping(
+        { a: "$.input.line_code", b: "$.nodes.d.result.rows[0].qty", c: ["$.global.t", "$.input.nope", "$.input.rows[9].qty"], d: "$$.input.x", e: "line $.input.line_code", f: 3 },
+        scope,
+      ),
+    ).toEqual({ a: "L01", b: 7, c: [0.05, null, null], d: "$.input.x", e: "line $.input.line_code", f: 3 });
+  });
+
+  it("never writes a secret-looking header of an ACTION into its log row or an answer", async () => {
+    const { admin } = await createdTenant();
+    const key = crypto.randomUUID();
+    const workflowId = await insertWorkflow(admin, {
+      nodes: [{ id: "notify", type: "ACTION", config: { url: actionUrl("ok", key), headers: { Authorization: "Bearer tok-s3cret-value", "X-Plant": "P1" } } }],
+    });
+    const id = await started(admin, workflowId);
+    const done = await ended(admin, id);
+    expect(done.status).toBe("COMPLETED");
+    expect(logsOf(done, "notify")[0].inputData.headers).toEqual({ Authorization: "[redacted]", "X-Plant": "P1" });
+    expect(JSON.stringify(done)).not.toContain("tok-s3cret-value");
+    expect((await receiverCalls(key))[0]!.verified).toBe(true);
+  });
+});
