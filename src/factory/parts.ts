@@ -20,6 +20,8 @@ import { ruleScriptRoutes } from "./rule-scripts.routes";
 import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
 import { userRoutes } from "./users.routes";
+import { workflowInstanceRoutes } from "./workflow-instances.routes";
+import { sweepWorkflowTimeouts } from "./workflow-timeouts";
 import { workflowRoutes } from "./workflows.routes";
 
 /** Every factory route, under /api/v1/factory. */
@@ -39,14 +41,18 @@ router
   .route("/", connectorQueryRoutes)
   .route("/", mcpRoutes)
   .route("/", monitoringRoutes)
-  .route("/", workflowRoutes);
+  .route("/", workflowRoutes)
+  .route("/", workflowInstanceRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
   router,
   jobs: {
-    /** §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md). */
-    [EVERY_MINUTE]: [checkConnectorHealth, evaluateAlarms],
+    /**
+     * §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md);
+     * §12.4: alarms (docs/factory-monitoring.md); §3.3: workflow instances past their timeout_seconds become TIMEOUT (docs/factory-workflows.md, "Timeouts").
+     */
+    [EVERY_MINUTE]: [checkConnectorHealth, evaluateAlarms, sweepWorkflowTimeouts],
     /** §2.1 data_retention: raw logs, judgment logs and LLM calls past each tenant's days (docs/factory-monitoring.md). */
     [DAILY]: [applyRetention],
   },

@@ -55,6 +55,14 @@ export const ConfigSchema = z
         }
       })
       .optional(),
+    /**
+     * Signs workflow ACTION calls as Standard Webhooks (docs/factory-workflows.md, "Execution"): a
+     * `whsec_` secret (base64 after the prefix) the receivers are given. Unset: ACTION nodes fail.
+     */
+    FACTORY_ACTION_SIGNING_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]{32,}={0,2}$/, "must be whsec_ followed by base64 of at least 24 bytes")
+      .optional(),
     /** The factory's OpenAI-compatible endpoint, used when a tenant sets none (docs/factory-llm.md). */
     FACTORY_LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
     /** A secret: sent only to FACTORY_LLM_BASE_URL, never to a tenant's own endpoint. */

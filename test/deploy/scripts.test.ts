@@ -96,13 +96,13 @@ describe('npm run deploy:secrets', () => {
   it('would push every name of the secrets file, and no value', async () => {
     const run = await runScript('secrets.ts', ['--secrets-file', EXAMPLE_SECRETS, '--name', 'edge-api-exam', '--dry-run']);
     expect(run.code).toBe(0);
-    expect(run.output.trim()).toBe('would set on edge-api-exam: API_JWT_JWKS_URL, DB_URL, FACTORY_CONNECTOR_KEYS, REDIS_URL, UPSTASH_REDIS_REST_TOKEN');
+    expect(run.output.trim()).toBe('would set on edge-api-exam: API_JWT_JWKS_URL, DB_URL, FACTORY_ACTION_SIGNING_SECRET, FACTORY_CONNECTOR_KEYS, REDIS_URL, UPSTASH_REDIS_REST_TOKEN');
   });
 
   it("targets a system's own Worker with --env", async () => {
     const run = await runScript('secrets.ts', ['--secrets-file', EXAMPLE_SECRETS, '--env', 'hub', '--dry-run']);
     expect(run.code).toBe(0);
-    expect(run.output.trim()).toBe('would set on edge-api-hub: API_JWT_JWKS_URL, DB_URL, FACTORY_CONNECTOR_KEYS, REDIS_URL, UPSTASH_REDIS_REST_TOKEN');
+    expect(run.output.trim()).toBe('would set on edge-api-hub: API_JWT_JWKS_URL, DB_URL, FACTORY_ACTION_SIGNING_SECRET, FACTORY_CONNECTOR_KEYS, REDIS_URL, UPSTASH_REDIS_REST_TOKEN');
   });
 
   it('refuses a file with a wrangler.toml var or an unknown name, before calling wrangler', async () => {

@@ -55,6 +55,8 @@ const BODIES: Record<string, () => unknown> = {
     return { name, dsl: { name, nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } };
   },
   "POST /api/v1/factory/workflows/{id}/versions": () => ({ dsl: { name: "matrix", nodes: [{ id: "a", type: "WAIT", config: { seconds: 1 } }] } }),
+  "POST /api/v1/factory/workflows/{id}/execute": () => ({ input: {} }),
+  "POST /api/v1/factory/workflows/instances/{instanceId}/approval": () => ({ decision: "approve" }),
 };
 
 async function factoryOperations(): Promise<Operation[]> {

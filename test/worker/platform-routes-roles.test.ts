@@ -224,6 +224,14 @@ const MATRIX: Record<string, Case> = {
   "PATCH /api/v1/factory/users/{id}": { refused: all(), body: { role: "viewer" } },
   "POST /api/v1/factory/users/{id}/lock": { refused: all() },
   "GET /api/v1/factory/audit-logs": { refused: all() },
+  // Workflow execution (docs/factory-workflows.md, "Execution"): workflow:* and approval:decide of the users row, so here every one is refused.
+  "POST /api/v1/factory/workflows/{id}/execute": { refused: all(), body: { input: {} } },
+  "GET /api/v1/factory/workflows/{id}/instances": { refused: all() },
+  "GET /api/v1/factory/workflows/instances/{instanceId}": { refused: all() },
+  "POST /api/v1/factory/workflows/instances/{instanceId}/pause": { refused: all() },
+  "POST /api/v1/factory/workflows/instances/{instanceId}/resume": { refused: all() },
+  "POST /api/v1/factory/workflows/instances/{instanceId}/cancel": { refused: all() },
+  "POST /api/v1/factory/workflows/instances/{instanceId}/approval": { refused: all(), body: { decision: "approve" } },
   // Tenants are the platform operator's (a token role above tenants).
   "POST /api/v1/factory/platform/tenants": {
     refused: all("platform_operator"),
