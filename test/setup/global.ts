@@ -65,6 +65,7 @@ export default async function setup(project: TestProject) {
     FACTORY_LLM_MODEL: "gpt-4o",
     FACTORY_LLM_FALLBACK_MODEL: "gpt-4o-mini",
     FACTORY_LLM_TIMEOUT_MS: "1500",
+    FACTORY_TRAINING_WEBHOOK_SECRET: `whsec_${randomKey()}`,
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
