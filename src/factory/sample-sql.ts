@@ -22,7 +22,16 @@ export const SampleLabelInput = z
   .openapi("FactorySampleLabelInput");
 export type SampleLabelInput = z.infer<typeof SampleLabelInput>;
 
-export const SampleLabel = SampleLabelInput.extend({ validated_by_expert: z.boolean() }).openapi("FactorySampleLabel");
+/** §6.2 label as stored: explanation is null when neither the feedback nor the judgment gave one. */
+export const SampleLabel = z
+  .object({
+    result: z.enum(["normal", "warning", "critical"]),
+    confidence: z.number().min(0).max(1).optional(),
+    explanation: z.string().nullable().optional(),
+    recommended_actions: z.array(z.string()).optional(),
+    validated_by_expert: z.boolean(),
+  })
+  .openapi("FactorySampleLabel");
 
 /** Human labels: a judgment confirmed or corrected is sure; a partly right one with its correction is half so. */
 const FEEDBACK_CONFIDENCE = { correct: 1, incorrect: 1, partial: 0.5 } as const;
