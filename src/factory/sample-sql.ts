@@ -39,7 +39,7 @@ const FEEDBACK_CONFIDENCE = { correct: 1, incorrect: 1, partial: 0.5 } as const;
 /**
  * The sample a feedback makes, in the feedback's own batch (it reads the feedback this
  * transaction just inserted): `correct` on a judgment that decided (not `unknown`) labels it with
- * its own result and actions; `incorrect` or `partial` with a corrected result labels it with the
+ * its own result and action types (§6.2: `["alert", "inspection"]`); `incorrect` or `partial` with a corrected result labels it with the
  * correction. helpful/not_helpful, and incorrect/partial without a correction, say nothing about
  * the right answer and make no sample.
  */
@@ -54,7 +54,7 @@ export function sampleFromFeedback(db: Database, feedbackId: string) {
              'confidence', case f.feedback_type when 'partial' then ${FEEDBACK_CONFIDENCE.partial}::float8 else ${FEEDBACK_CONFIDENCE.correct}::float8 end,
              'explanation', coalesce(f.comment, case when f.corrected_result is null then j.explanation end),
              'recommended_actions', case when f.corrected_result is null
-               then coalesce((select jsonb_agg(a ->> 'action_type') from jsonb_array_elements(coalesce(j.recommended_actions, '[]')) a where a ? 'action_type'), '[]')
+               then coalesce((select jsonb_agg(distinct a ->> 'action_type') from jsonb_array_elements(coalesce(j.recommended_actions, '[]')) a where a ? 'action_type'), '[]')
                else '[]'::jsonb end,
              'validated_by_expert', false),
            'feedback', f.rating / 5.0,

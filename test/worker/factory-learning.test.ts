@@ -71,7 +71,7 @@ describe("factory learning: samples", () => {
     const samples = (await call("GET", `${LEARNING}/samples?judgmentExecutionId=${judged.body.id}`, { token: admin.bearer })).body.items;
     expect(samples).toHaveLength(2);
     const byId = Object.fromEntries(samples.map((s: { id: string }) => [s.id, s]));
-    expect(byId[correct.body.learningSampleId]).toMatchObject({ qualityScore: 0.8, label: { result: "critical", confidence: 1, recommended_actions: ["alert_supervisor", "stop_line"] } });
+    expect(byId[correct.body.learningSampleId]).toMatchObject({ qualityScore: 0.8, label: { result: "critical", confidence: 1, recommended_actions: ["alert"] } });
     expect(byId[partial.body.learningSampleId]).toMatchObject({ qualityScore: null, label: { result: "warning", confidence: 0.5 } });
   });
 
