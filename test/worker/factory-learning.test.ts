@@ -189,7 +189,7 @@ describe("factory learning: rule candidates", () => {
     expect(job.status, JSON.stringify(job)).toBe("completed");
     const byMethod = Object.fromEntries((await candidatesOf(admin, job.id)).map((c) => [c.generationMethod, c]));
     expect(Object.keys(byMethod).sort()).toEqual(["ensemble", "llm", "pattern_mining"]);
-    for (const c of Object.values(byMethod)) {
+    for (const c of Object.values(byMethod) as Record<string, any>[]) {
       console.log(`${c.generationMethod}: precision ${c.precision}, recall ${c.recall}, F1 ${c.f1Score}`);
       expect(c.metadata.compile_status).toBe("compiled");
       expect(c.precision).toBeGreaterThanOrEqual(0.9);
