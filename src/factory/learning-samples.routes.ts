@@ -38,7 +38,10 @@ const ValidateInput = z
   .openapi("FactorySampleValidation");
 
 const ImportQuery = z.object({
-  format: z.enum(["jsonl", "csv"]).openapi({ description: "jsonl: one {input_features, label, quality_score?, metadata?} per line; csv: a header (result, confidence, explanation, quality_score, and feature columns such as metrics.defect_rate), then one sample per line" }),
+  format: z.enum(["jsonl", "csv"]).optional().openapi({
+    description:
+      "jsonl (Content-Type application/x-ndjson, application/jsonl or application/json): one {input_features, label, quality_score?, metadata?} per line; csv (text/csv): a header (result, confidence, explanation, quality_score, and feature columns such as metrics.defect_rate), then one sample per line. Default: by the Content-Type",
+  }),
   onError: z.enum(["reject", "skip"]).default("reject").openapi({ description: "reject: any bad line and nothing is imported (422 listing the lines); skip: import the good lines, list the bad ones" }),
 });
 const LineError = z.object({ line: z.int(), pointer: z.string().openapi({ description: "JSON pointer into the line (jsonl) or /<column index> (csv); empty for the whole line" }), message: z.string() });
@@ -51,7 +54,8 @@ const ImportResult = z
   .openapi("FactorySampleImportResult");
 
 const tags = ["factory learning"];
-const IMPORT_TYPES = ["application/x-ndjson", "application/jsonl", "text/csv"];
+/** The body types of each import format; a JSON body is JSON lines of one (or more) lines. */
+const IMPORT_TYPES = { jsonl: ["application/x-ndjson", "application/jsonl", "application/json"], csv: ["text/csv"] } as const;
 
 const list = factoryRoute({
   method: "get",
@@ -90,13 +94,14 @@ const importSamples = factoryRoute({
   tags,
   permission: "learning:create",
   summary: "Import learning samples from JSON lines or CSV (source import), with an error per bad line",
-  description: `Body: application/x-ndjson (or application/jsonl) or text/csv, at most ${MAX_IMPORT_LINES} samples (and the platform's 1 MiB). Parsed line by line; written in INSERTs of at most ${IMPORT_BATCH_ROWS} rows, all in one transaction.`,
+  description: `Body: application/x-ndjson (or application/jsonl; application/json for a single sample) or text/csv, at most ${MAX_IMPORT_LINES} samples (and the platform's 1 MiB). Parsed line by line; written in INSERTs of at most ${IMPORT_BATCH_ROWS} rows, all in one transaction.`,
   request: {
     query: ImportQuery,
     body: {
       required: true,
       content: {
         "application/x-ndjson": { schema: z.string().openapi({ example: '{"input_features":{"metrics":{"defect_rate":0.08}},"label":{"result":"critical"}}' }) },
+        "application/json": { schema: z.record(z.string(), z.unknown()).openapi({ description: "One sample, as a line of JSON lines" }) },
         "text/csv": { schema: z.string().openapi({ example: "metrics.defect_rate,result\n0.08,critical\n0.03,normal" }) },
       },
     },
@@ -159,9 +164,10 @@ export const learningSampleRoutes = createRouter()
   .openapi(importSamples, async (c) => {
     const q = c.req.valid("query");
     const type = (c.req.header("Content-Type") ?? "").split(";")[0]!.trim().toLowerCase();
-    const expected = q.format === "csv" ? ["text/csv"] : ["application/x-ndjson", "application/jsonl"];
-    if (!expected.includes(type)) throw new ApiError(415, "unsupported_media_type", `format ${q.format} takes a body of ${expected.join(" or ")}`, {}, { Accept: expected.join(", ") });
-    const parsed = parseImport(await c.req.text(), q.format);
+    const format = q.format ?? (type === "text/csv" ? "csv" : "jsonl");
+    const expected: readonly string[] = IMPORT_TYPES[format];
+    if (!expected.includes(type)) throw new ApiError(415, "unsupported_media_type", `format ${format} takes a body of ${expected.join(" or ")}`, {}, { Accept: expected.join(", ") });
+    const parsed = parseImport(await c.req.text(), format);
     if (parsed.errorCount && q.onError === "reject") {
       throw new ApiError(422, "import_invalid", `${parsed.errorCount} of the import's lines are not valid samples; nothing was imported`, { failed: parsed.errorCount, lineErrors: parsed.errors });
     }

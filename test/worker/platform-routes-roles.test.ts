@@ -244,7 +244,7 @@ const MATRIX: Record<string, Case> = {
   // Learning (docs/factory-learning.md): learning:* and rule:approve of the users row, so here every one is refused.
   "GET /api/v1/factory/learning/samples": { refused: all() },
   "POST /api/v1/factory/learning/samples": { refused: all(), body: { inputFeatures: { metrics: { defect_rate: 0.1 } }, label: { result: "critical" } } },
-  "POST /api/v1/factory/learning/samples/import": { refused: all(), query: "format=jsonl", body: { input_features: {}, label: { result: "normal" } } },
+  "POST /api/v1/factory/learning/samples/import": { refused: all(), body: { input_features: {}, label: { result: "normal" } } },
   "POST /api/v1/factory/learning/samples/{id}/validate": { refused: all(), body: {} },
   "POST /api/v1/factory/learning/auto-rules": { refused: all(), body: { rulesetId: crypto.randomUUID(), method: "pattern_mining" } },
   "GET /api/v1/factory/learning/auto-rules": { refused: all() },
