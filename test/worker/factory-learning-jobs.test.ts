@@ -60,16 +60,31 @@ describe("factory training jobs", () => {
     const stale = await trainingCallback(body, { timestamp: Math.floor(Date.now() / 1000) - 301 });
     expectProblem(stale, 401, "webhook_timestamp_out_of_tolerance");
     expectProblem(await trainingCallback(body, { timestamp: Math.floor(Date.now() / 1000) + 301 }), 401, "webhook_timestamp_out_of_tolerance");
-    // Several signatures (key rotation): any one matching is enough.
-    const good = await trainingCallback(body, { id: "msg_rotation" });
+    const once = `msg_${crypto.randomUUID()}`;
+    const good = await trainingCallback(body, { id: once });
     expect(good.status).toBe(200);
-    const replay = await trainingCallback(body, { id: "msg_rotation" });
+    const replay = await trainingCallback(body, { id: once });
     expectProblem(replay, 401, "webhook_replayed");
     expect(await roundTrips(replay.requestId)).toMatchObject({ neon: 0 });
 
     expectProblem(await trainingCallback({ jobId: crypto.randomUUID(), status: "running" }), 404, "not_found");
     const invalid = await trainingCallback({ jobId: id, status: "cancelled" });
     expect(invalid.status).toBe(422);
+  });
+
+  it("another tenant sees and changes none of it", async () => {
+    const { admin } = await seedTenant();
+    const { admin: stranger } = await seedTenant();
+    const id = (await job(admin.bearer, { jobType: "llm_finetuning", trainingConfig: {} })).body.id;
+    const sample = await call("POST", `${LEARNING}/samples`, { token: admin.bearer, body: { inputFeatures: { metrics: { defect_rate: 0.1 } }, label: { result: "critical" } } });
+    expectProblem(await call("GET", `${LEARNING}/training-jobs/${id}`, { token: stranger.bearer }), 404, "not_found");
+    expectProblem(await call("POST", `${LEARNING}/training-jobs/${id}/cancel`, { token: stranger.bearer }), 404, "not_found");
+    expectProblem(await call("POST", `${LEARNING}/samples/${sample.body.id}/validate`, { token: stranger.bearer }), 404, "not_found");
+    expectProblem(await call("POST", `${LEARNING}/auto-rules/${crypto.randomUUID()}/approve`, { token: stranger.bearer }), 404, "not_found");
+    expect((await call("GET", `${LEARNING}/samples`, { token: stranger.bearer })).body.items).toEqual([]);
+    expect((await call("GET", `${LEARNING}/training-jobs`, { token: stranger.bearer })).body.items).toEqual([]);
+    const rulesetId = await seedRuleset(admin, [{ version: 1, script: DEFECT_RATE_SCRIPT }]);
+    expectProblem(await call("POST", `${LEARNING}/auto-rules`, { token: stranger.bearer, body: { rulesetId, method: "pattern_mining" } }), 404, "not_found");
   });
 
   it("verifyWebhook accepts any of several v1 signatures", async () => {
