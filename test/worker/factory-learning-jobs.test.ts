@@ -62,7 +62,7 @@ describe("factory training jobs", () => {
     expectProblem(await trainingCallback(body, { timestamp: Math.floor(Date.now() / 1000) + 301 }), 401, "webhook_timestamp_out_of_tolerance");
     const once = `msg_${crypto.randomUUID()}`;
     const good = await trainingCallback(body, { id: once });
-    expect(good.status).toBe(200);
+    expect(good.status, JSON.stringify(good.body)).toBe(200);
     const replay = await trainingCallback(body, { id: once });
     expectProblem(replay, 401, "webhook_replayed");
     expect(await roundTrips(replay.requestId)).toMatchObject({ neon: 0 });
