@@ -9,6 +9,7 @@ import { checkRange, JsonObjectParam, PageQuery, pageOf, Timestamp, uuidParams }
 import { columnsOf, rowSchema } from "../platform/table-schema";
 import { factoryRoute, runFactory } from "./access";
 import { executeJudgment } from "./judgment-execute";
+import { sampleFromFeedback } from "./sample-sql";
 import { RecommendedAction } from "./judgment-verdict";
 import { CORRECTED_RESULTS, FEEDBACK_TYPES, feedbacks, JUDGMENT_METHODS, JUDGMENT_RESULTS, JUDGMENT_SOURCES, judgmentExecutions } from "./schema";
 
@@ -25,7 +26,11 @@ export const Judgment = rowSchema(judgmentExecutions, {
 const JudgmentPage = pageOf(Judgment, "FactoryJudgmentPage");
 /** A judgment row as the response carries it: Drizzle types its jsonb columns `unknown`, the schema above says what they hold. */
 const wire = <T>(value: T) => value as unknown as z.infer<typeof Judgment>;
-export const Feedback = rowSchema(feedbacks).openapi("FactoryFeedback");
+export const Feedback = rowSchema(feedbacks)
+  .extend({
+    learningSampleId: z.uuid().nullable().openapi({ description: "The learning sample this feedback made (§6.2, source feedback): correct on a decided judgment, or incorrect/partial with correctedResult; else null" }),
+  })
+  .openapi("FactoryFeedback");
 
 const Locale = z.string().regex(/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, "must be a BCP 47 tag such as ko-KR").max(35);
 
@@ -158,9 +163,10 @@ export const judgmentRoutes = createRouter()
     const { db } = c.var;
     const userId = c.var.principal!.userId;
     const j = judgmentExecutions;
+    const feedbackId = crypto.randomUUID();
     const row = db
       .select({
-        id: sql<string>`gen_random_uuid()`.as("id"),
+        id: sql<string>`${feedbackId}::uuid`.as("id"),
         tenantId: j.tenantId,
         judgmentExecutionId: j.id,
         userId: sql<string>`${userId}::uuid`.as("user_id"),
@@ -172,7 +178,7 @@ export const judgmentRoutes = createRouter()
       })
       .from(j)
       .where(eq(j.id, id));
-    const [stored] = await runFactory(c, giveFeedback, [db.insert(feedbacks).select(row).returning()] as const);
+    const [stored, sample] = await runFactory(c, giveFeedback, [db.insert(feedbacks).select(row).returning(), sampleFromFeedback(db, feedbackId)] as const);
     if (!stored[0]) throw new ApiError(404, "not_found", `judgment ${id} was not found`);
-    return c.json(stored[0], 201);
+    return c.json({ ...stored[0], learningSampleId: sample.rows[0]?.id ?? null }, 201);
   });

@@ -138,6 +138,28 @@ async function callOnce(endpoint: LlmEndpoint, model: string, messages: Message[
   return { kind: "answer", content, record };
 }
 
+/**
+ * One JSON-mode answer for a task other than a judgment (auto rules): the model, then the fallback
+ * model after a transport failure. The caller validates the content; `calls` are llm_calls rows.
+ */
+export async function completeJson(endpoint: LlmEndpoint, system: string, user: string): Promise<{ content: string | null; error: string | null; calls: LlmCallRecord[] }> {
+  const models = [endpoint.model, ...(endpoint.fallbackModel && endpoint.fallbackModel !== endpoint.model ? [endpoint.fallbackModel] : [])];
+  const messages: Message[] = [
+    { role: "system", content: system },
+    { role: "user", content: user },
+  ];
+  const calls: LlmCallRecord[] = [];
+  for (const [i, model] of models.entries()) {
+    const result = await callOnce(endpoint, model, messages, i + 1, i === 0 ? "primary" : "fallback");
+    calls.push(result.record);
+    if (result.kind === "answer") {
+      result.record.success = true;
+      return { content: result.content, error: null, calls };
+    }
+  }
+  return { content: null, error: calls.at(-1)?.errorMessage ?? "LLM call failed", calls };
+}
+
 function baseMessages(prompt: LlmPrompt): Message[] {
   return [
     { role: "system", content: `${prompt.system}\n\n${LLM_JUDGMENT_INSTRUCTIONS}` },

@@ -4,7 +4,7 @@ import { backgroundDatabase, runAs } from "../platform/db";
 import { claimDeliveries, recordTransitions, writeDeliveries, type ClaimedDelivery, type DeliveryOutcome } from "./monitor-sql";
 import { MONITORS } from "./monitors";
 import { NotificationConfig } from "./notification-config";
-import { standardWebhookHeaders } from "./standard-webhooks";
+import { standardWebhookHeaders } from "../platform/standard-webhooks";
 
 /** The alarm job's service identity (role `service`, which tokens can never carry). */
 const ALARM_PRINCIPAL = servicePrincipal("a9e47000-0000-4000-8000-00000000a1a3");

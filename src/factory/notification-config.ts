@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { WEBHOOK_SECRET_PATTERN } from "./standard-webhooks";
+import { WEBHOOK_SECRET_PATTERN } from "../platform/standard-webhooks";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 

@@ -1,6 +1,7 @@
 import { createRouter } from "../platform/router";
 import { DAILY, defineParts, EVERY_MINUTE } from "../platform/system";
 import { auditRoutes } from "./audit.routes";
+import { autoRuleRoutes } from "./auto-rules.routes";
 import { checkConnectorHealth } from "./connector-health";
 import { connectorQueryRoutes } from "./connector-query.routes";
 import { connectorRoutes } from "./connectors.routes";
@@ -11,6 +12,8 @@ import { judgmentQuotaKey } from "./judgment-execute";
 import { judgmentCacheKey } from "./judgment-cache";
 import { judgmentRoutes } from "./judgments.routes";
 import { mcpRoutes } from "./mcp.routes";
+import { LEARNING_JOB_CREATED, ruleLearningConsumer } from "./learning-jobs";
+import { learningSampleRoutes } from "./learning-samples.routes";
 import { meRoutes } from "./me.routes";
 import { evaluateAlarms } from "./monitor-alarms";
 import { monitoringRoutes } from "./monitoring.routes";
@@ -19,6 +22,7 @@ import { applyRetention } from "./retention";
 import { ruleScriptRoutes } from "./rule-scripts.routes";
 import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
+import { CALLBACK_PATH, trainingJobRoutes } from "./training-jobs.routes";
 import { userRoutes } from "./users.routes";
 import { workflowInstanceRoutes } from "./workflow-instances.routes";
 import { sweepWorkflowTimeouts } from "./workflow-timeouts";
@@ -42,7 +46,10 @@ router
   .route("/", mcpRoutes)
   .route("/", monitoringRoutes)
   .route("/", workflowRoutes)
-  .route("/", workflowInstanceRoutes);
+  .route("/", workflowInstanceRoutes)
+  .route("/", learningSampleRoutes)
+  .route("/", autoRuleRoutes)
+  .route("/", trainingJobRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
@@ -60,7 +67,13 @@ export const parts = defineParts({
     /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */
     RULE_VERSION_CREATED: [conflictConsumer],
     RULE_DEPLOYMENT_CHANGED: [conflictConsumer],
+    /** §6.3–6.4: a rule_learning job learns and scores rule candidates (docs/factory-learning.md). */
+    [LEARNING_JOB_CREATED]: [ruleLearningConsumer],
   },
+  /** The external training system's Standard Webhooks callback: its signature, not a bearer token (docs/factory-learning.md). */
+  signedRoutes: [CALLBACK_PATH],
+  /** Learning samples are imported as JSON lines or CSV. */
+  bodyTypes: { "/learning/samples/import": ["application/x-ndjson", "application/jsonl", "text/csv"] },
   cacheKeys: {
     /** §4.2: a judgment's result by scope (workflow, or ruleset and method) and input hash. */
     judgment: judgmentCacheKey,

@@ -13,7 +13,7 @@ import { columnsOf, rowSchema } from "../platform/table-schema";
 import { factoryRoute, runFactory, tenantOf } from "./access";
 import { audited, changedRows, userActor } from "./audit";
 import { workflows, workflowSteps } from "./schema";
-import { newWebhookSecret } from "./standard-webhooks";
+import { newWebhookSecret } from "../platform/standard-webhooks";
 import { checkDefinition, dslDigest, type DslFault, type WorkflowDefinition } from "./workflow-dsl";
 import { dslJsonSchema, MAX_WAIT_SECONDS } from "./workflow-dsl-schema";
 import { activateWorkflow, creationState, insertFirstVersion, insertNextVersion, insertSteps, lockWorkflows, stepsOf, storeWebhookSecret, workflowInstancesExist, workflowJudgmentsExist, workflowState, type WorkflowWrite } from "./workflow-sql";

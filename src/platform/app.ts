@@ -22,6 +22,8 @@ export async function createApp(systems: readonly System[]) {
   const routers = parts.map((p) => p.router);
   const apiKeys = new Map(systems.flatMap((s, i) => (parts[i]!.apiKey ? [[`/api/v1/${s.name}/`, parts[i]!.apiKey!] as const] : [])));
   const apiKeyFor = (path: string) => [...apiKeys].find(([prefix]) => path.startsWith(prefix))?.[1];
+  const signed = new Set<string>(systems.flatMap((s, i) => (parts[i]!.signedRoutes ?? []).map((p) => `/api/v1/${s.name}${p}`)));
+  const bodyTypes = new Map<string, readonly string[]>(systems.flatMap((s, i) => Object.entries(parts[i]!.bodyTypes ?? {}).map(([p, types]) => [`/api/v1/${s.name}${p}`, types] as const)));
   const app = new OpenAPIHono<AppEnv>();
   app.use("*", requestId());
   app.onError(handleError);
@@ -37,7 +39,7 @@ export async function createApp(systems: readonly System[]) {
     return c.json({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
   });
 
-  app.use("/api/*", limitBody(), requireJson(), services(), requireAuth(apiKeyFor), rateLimit());
+  app.use("/api/*", limitBody(), requireJson((path) => bodyTypes.get(path) ?? []), services(), requireAuth(apiKeyFor, (path) => signed.has(path)), rateLimit());
   app.route("/api/v1", meRoutes);
   systems.forEach((system, i) => {
     // Which system a request is for: what relayAfterResponse may flush to this Worker's queue.

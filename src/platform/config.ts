@@ -70,6 +70,14 @@ export const ConfigSchema = z
     FACTORY_LLM_MODEL: z.string().min(1).default("gpt-4o"),
     FACTORY_LLM_FALLBACK_MODEL: z.string().min(1).optional(),
     FACTORY_LLM_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(20_000),
+    /**
+     * The Standard Webhooks secret (`whsec_` + base64) of the external training system's callbacks
+     * (docs/factory-learning.md). Unset: the callback route answers 503.
+     */
+    FACTORY_TRAINING_WEBHOOK_SECRET: z
+      .string()
+      .regex(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, "must be whsec_ followed by base64 (at least 16 bytes)")
+      .optional(),
   })
   .refine((c) => c.API_JWT_PUBLIC_KEY || c.API_JWT_JWKS_URL, {
     path: ["API_JWT_PUBLIC_KEY"],

@@ -40,7 +40,7 @@ export function limitBody(): MiddlewareHandler<AppEnv> {
  * (action routes) with `Content-Length: 0` or an empty stream, and such a request then reads
  * exactly like one without a body (no body: no schema, an optional one, or a 422 when required).
  */
-export function requireJson(): MiddlewareHandler<AppEnv> {
+export function requireJson(otherTypes: (path: string) => readonly string[] = () => []): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     if (["POST", "PUT", "PATCH"].includes(c.req.method) && c.req.raw.body !== null) {
       if ((await c.req.arrayBuffer()).byteLength === 0) {
@@ -48,13 +48,16 @@ export function requireJson(): MiddlewareHandler<AppEnv> {
         headers.delete("Content-Type");
         headers.delete("Content-Length");
         c.req.raw = new Request(c.req.raw.url, { method: c.req.method, headers });
-      } else if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "")) {
+      } else if (!/^application\/([a-z.+-]*\+)?json\s*(;|$)/i.test(c.req.header("Content-Type") ?? "") && !otherTypes(c.req.path).includes(mediaType(c.req.header("Content-Type")))) {
         throw new ApiError(415, "unsupported_media_type", "request bodies must be application/json", {}, { Accept: "application/json" });
       }
     }
     await next();
   };
 }
+
+/** The media type of a Content-Type value, lower case, without parameters. */
+const mediaType = (contentType: string | undefined) => (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 
 /** Parses configuration (once per isolate) and builds the request's clients; no I/O happens here. */
 export function services(): MiddlewareHandler<AppEnv> {
@@ -78,8 +81,13 @@ const API_KEY_HEADER = /^ApiKey ([\x21-\x7e]{1,512})$/i;
  * (`apiKeyFor` finds that system's authenticator by path). A key on any other route is refused
  * exactly as before: as an Authorization that is not a Bearer token.
  */
-export function requireAuth(apiKeyFor: (path: string) => ApiKeyAuthenticator | undefined = () => undefined): MiddlewareHandler<AppEnv> {
+export function requireAuth(
+  apiKeyFor: (path: string) => ApiKeyAuthenticator | undefined = () => undefined,
+  signedRoute: (path: string) => boolean = () => false,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // A system's signed route (SystemParts.signedRoutes) checks its own signature: no principal here.
+    if (signedRoute(c.req.path)) return next();
     const authorization = c.req.header("Authorization");
     const apiKey = authorization && authorization.length <= MAX_AUTHORIZATION_BYTES ? API_KEY_HEADER.exec(authorization) : null;
     const viaKey = apiKey ? apiKeyFor(c.req.path) : undefined;

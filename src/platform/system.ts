@@ -31,6 +31,15 @@ export interface SystemParts {
   consumers?: Record<string, EventConsumer[]>;
   /** Accepts API keys on its routes (`Authorization: ApiKey …`) besides bearer tokens. */
   apiKey?: ApiKeyAuthenticator;
+  /**
+   * Routes (paths under the system's prefix, exact) that authenticate by a signature of their own
+   * (a webhook from another system), not a bearer token: requireAuth lets their requests through
+   * with no principal, and the route must verify the signature before anything else. Listing a
+   * route here is the only way to leave the bearer check.
+   */
+  signedRoutes?: string[];
+  /** Routes (paths under the system's prefix, exact) that take bodies of these media types besides JSON (an import of CSV or JSON lines). */
+  bodyTypes?: Record<string, string[]>;
   /** The Redis keys it writes, by purpose: one place to read its cache layout. */
   cacheKeys?: Record<string, (...parts: string[]) => string>;
 }

@@ -93,6 +93,7 @@ export default async function setup(project: TestProject) {
     TEST_WEBHOOK_SECRET: webhooks.secret,
     FACTORY_ACTION_SIGNING_SECRET: actionSecret,
     TEST_ACTION_URL: actionReceiver.url,
+    FACTORY_TRAINING_WEBHOOK_SECRET: `whsec_${randomKey()}`,
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);

@@ -12,7 +12,8 @@ import type { AddressInfo } from "node:net";
  * - else the model name: `test-<behaviour>` behaves so, any other model answers well.
  *
  * Behaviours: good, slow (waits `delay`, default 5000 ms, then good), not_json, bad_schema,
- * no_choices, http_<status>. Every request is recorded; GET /__calls?scenario=<id> lists them.
+ * no_choices, rhai_rule (an auto rule: `feature` above `threshold` is critical), rhai_broken (a
+ * rule that does not compile), http_<status>. Every request is recorded; GET /__calls?scenario=<id> lists them.
  * A wrong key gets 401 with the key echoed in the message, as OpenAI does, so tests can check
  * that the client never passes reply text on.
  */
@@ -26,7 +27,7 @@ export interface RecordedCall {
   body: Record<string, unknown>;
 }
 
-const BEHAVIOURS = /^(good|slow|not_json|bad_schema|no_choices|http_\d{3})$/;
+const BEHAVIOURS = /^(good|slow|not_json|bad_schema|no_choices|rhai_rule|rhai_broken|http_\d{3})$/;
 const MARKER = /\[\[llm-test ([^\]]*)\]\]/;
 
 type Message = { role?: unknown; content?: unknown };
@@ -129,6 +130,15 @@ export async function startOpenAiServer() {
         });
         return;
       }
+      case "rhai_rule": {
+        // An auto-rule answer (docs/factory-learning.md): `feature` (default defect_rate) above `threshold` (default 0.07) is critical.
+        const feature = options.feature ?? "defect_rate";
+        const threshold = options.threshold ?? "0.07";
+        const script = `fn llm_rule(metrics) {\n  if metrics.${feature} > ${threshold} { #{ result: "critical", confidence: 0.9, explanation: "${feature} above ${threshold}" } }\n  else { #{ result: "normal", confidence: 0.8, explanation: "${feature} within ${threshold}" } }\n}`;
+        return complete(res, model, messages, JSON.stringify({ script }));
+      }
+      case "rhai_broken":
+        return complete(res, model, messages, JSON.stringify({ script: "fn llm_rule(metrics) { if metrics.defect_rate > { #{ result: } }" }));
       case "not_json":
         return complete(res, model, messages, "The line looks fine to me, nothing to worry about.");
       case "bad_schema":

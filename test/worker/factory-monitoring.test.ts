@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { evaluateAlarms } from "../../src/factory/monitor-alarms";
 import { MONITOR_NAMES } from "../../src/factory/monitors";
-import { standardWebhookHeaders } from "../../src/factory/standard-webhooks";
+import { standardWebhookHeaders } from "../../src/platform/standard-webhooks";
 import { call, expectProblem, roundTrips, testEnv } from "./helpers";
 import { seedTenant, seedUser } from "./factory-helpers";
 import { delivered, deliveredAtLeast, judgments, llmCall, runs, service, webhookSettings, workflow } from "./factory-monitoring-helpers";

@@ -1,7 +1,7 @@
 import { Cron } from "croner";
 import { describe, expect, it } from "vitest";
 import { CronError, parseCron, slotsBetween } from "../../src/factory/cron";
-import { newWebhookSecret, signStandardWebhook, standardWebhookHeaders, verifyStandardWebhook } from "../../src/factory/standard-webhooks";
+import { newWebhookSecret, signStandardWebhook, standardWebhookHeaders, verifyStandardWebhook } from "../../src/platform/standard-webhooks";
 import { checkTriggerConfig, eventMatches } from "../../src/factory/workflow-trigger-config";
 
 const iso = (dates: Date[]) => dates.map((d) => d.toISOString());

@@ -13,13 +13,19 @@ interface Operation {
   path: string;
   summary?: string;
   tags?: string[];
+  /** A route that authenticates by its own signature instead (SystemParts.signedRoutes): `security: []` and its scheme. */
+  signed?: string;
+  security?: unknown;
 }
 
 async function operations(): Promise<Operation[]> {
-  const doc = (await call("GET", "/openapi.json")).body as { paths: Record<string, Record<string, { summary?: string; tags?: string[] }>>; security?: unknown };
+  const doc = (await call("GET", "/openapi.json")).body as {
+    paths: Record<string, Record<string, { summary?: string; tags?: string[]; security?: unknown; "x-authentication"?: string }>>;
+    security?: unknown;
+  };
   expect(doc.security).toEqual([{ bearerAuth: [] }]);
   return Object.entries(doc.paths).flatMap(([path, methods]) =>
-    Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, summary: op.summary, tags: op.tags })),
+    Object.entries(methods).map(([method, op]) => ({ method: method.toUpperCase(), path, summary: op.summary, tags: op.tags, signed: op["x-authentication"], security: op.security })),
   );
 }
 
@@ -44,6 +50,18 @@ describe("every route of /openapi.json", () => {
       expect(op.summary, `${op.method} ${op.path} has a summary`).toBeTruthy();
       expect(op.tags?.length, `${op.method} ${op.path} has a tag`).toBeGreaterThan(0);
       const path = concrete(op.path);
+
+      if (op.signed) {
+        // No bearer check here: the route's own signature check refuses an unsigned call, token or not, before Postgres.
+        expect(op.signed, `${op.method} ${op.path}`).toBe("standard-webhooks");
+        expect(op.security).toEqual([]);
+        for (const bearer of [undefined, service, bad[0]![1]]) {
+          const res = await call(op.method, path, { token: bearer, body: {} });
+          expectProblem(res, 401, "webhook_signature_missing");
+          expect(await roundTrips(res.requestId)).toMatchObject({ neon: 0 });
+        }
+        continue;
+      }
 
       const anonymous = await call(op.method, path);
       expectProblem(anonymous, 401, "unauthenticated");

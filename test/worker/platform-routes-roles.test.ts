@@ -274,6 +274,20 @@ const MATRIX: Record<string, Case> = {
   "POST /api/v1/factory/workflows/{id}/activate": { refused: all() },
   "POST /api/v1/factory/workflows/{id}/deactivate": { refused: all() },
   "POST /api/v1/factory/workflows/{id}/webhook-secret/rotate": { refused: all() },
+  // Learning (docs/factory-learning.md): learning:* and rule:approve of the users row, so here every one is refused.
+  "GET /api/v1/factory/learning/samples": { refused: all() },
+  "POST /api/v1/factory/learning/samples": { refused: all(), body: { inputFeatures: { metrics: { defect_rate: 0.1 } }, label: { result: "critical" } } },
+  "POST /api/v1/factory/learning/samples/import": { refused: all(), body: { input_features: {}, label: { result: "normal" } } },
+  "POST /api/v1/factory/learning/samples/{id}/validate": { refused: all(), body: {} },
+  "POST /api/v1/factory/learning/auto-rules": { refused: all(), body: { rulesetId: crypto.randomUUID(), method: "pattern_mining" } },
+  "GET /api/v1/factory/learning/auto-rules": { refused: all() },
+  "GET /api/v1/factory/learning/auto-rules/{id}": { refused: all() },
+  "POST /api/v1/factory/learning/auto-rules/{id}/approve": { refused: all() },
+  "POST /api/v1/factory/learning/auto-rules/{id}/reject": { refused: all(), body: { reason: "matrix" } },
+  "POST /api/v1/factory/learning/training-jobs": { refused: all(), body: { jobType: "embedding_update", trainingConfig: {} } },
+  "GET /api/v1/factory/learning/training-jobs": { refused: all() },
+  "GET /api/v1/factory/learning/training-jobs/{id}": { refused: all() },
+  "POST /api/v1/factory/learning/training-jobs/{id}/cancel": { refused: all() },
 };
 
 interface Operation {
@@ -299,6 +313,8 @@ async function operations(): Promise<Operation[]> {
   for (const [path, item] of Object.entries<Record<string, any>>(res.body.paths)) {
     for (const [method, op] of Object.entries<any>(item)) {
       if (!["get", "put", "post", "patch", "delete"].includes(method)) continue;
+      // A signed route (x-authentication, e.g. a Standard Webhooks callback) takes no token, so no role: platform-routes-auth checks it.
+      if (op["x-authentication"]) continue;
       ops.push({ key: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, params: op.parameters ?? [], hasBody: Boolean(op.requestBody) });
     }
   }

@@ -1,5 +1,5 @@
 import { loadConfig } from "../../platform/config";
-import { standardWebhookHeaders } from "../standard-webhooks";
+import { standardWebhookHeaders } from "../../platform/standard-webhooks";
 import { NodeError } from "../workflow-errors";
 import type { NodeHandler } from "./types";
 

@@ -2,7 +2,8 @@
  * Standard Webhooks (https://www.standardwebhooks.com, the spec's "Verifying webhook authenticity"):
  * a `whsec_<base64>` secret, HMAC-SHA256 over `${webhook-id}.${webhook-timestamp}.${body}`, the
  * signature header a space-separated list of `v1,<base64>`, timestamps within 5 minutes. Workflows'
- * webhook triggers verify with it; ACTION nodes sign with it.
+ * webhook triggers and the training callback verify with it (webhook-signature.ts adds the replay
+ * check); ACTION nodes and alarm notifications sign with it.
  */
 
 export const SECRET_PREFIX = "whsec_";
@@ -10,6 +11,7 @@ export const SECRET_PREFIX = "whsec_";
 export const WEBHOOK_SECRET_PATTERN = /^whsec_[A-Za-z0-9+/]{32,88}={0,2}$/;
 /** How far a webhook-timestamp may be from now, either way (the spec's recommendation). */
 export const TOLERANCE_SECONDS = 5 * 60;
+const MAX_SIGNATURES = 8;
 
 const encoder = new TextEncoder();
 const toBase64 = (bytes: Uint8Array) => btoa(String.fromCharCode(...bytes));
@@ -81,7 +83,8 @@ export async function verifyStandardWebhook(secret: string, headers: Headers | R
   const key = secretBytes(secret);
   if (!key) throw new TypeError("not a webhook secret: whsec_ and base64");
   const expected = await hmac(key, `${id}.${timestamp}.${body}`);
-  for (const entry of signatures.split(" ")) {
+  // A bounded list: a sender rotating keys sends a few, never hundreds.
+  for (const entry of signatures.split(" ").slice(0, MAX_SIGNATURES)) {
     const [version, signature] = entry.split(",", 2);
     if (version !== "v1" || !signature) continue;
     const given = secretBytes(signature);
