@@ -20,6 +20,8 @@ export const bumpInputsGeneration = (redis: Redis, config: Config, tenantId: str
 /**
  * Whether a route with this permission can change a judgment's inputs: every non-read one except
  * the judgment routes themselves (executions and feedback are not inputs; bumping there would
- * retire the cache on every judgment). null is a read (any member, GET /me).
+ * retire the cache on every judgment) and chat (sessions, messages and intent logs are no
+ * judgment's input). null is a read (any member, GET /me).
  */
-export const changesJudgmentInputs = (permission: string | null) => permission !== null && !permission.endsWith(":read") && !permission.startsWith("judgment:");
+export const changesJudgmentInputs = (permission: string | null) =>
+  permission !== null && !permission.endsWith(":read") && !permission.startsWith("judgment:") && !permission.startsWith("chat:");

@@ -1,6 +1,8 @@
 import { createRouter } from "../platform/router";
 import { defineParts, EVERY_MINUTE } from "../platform/system";
 import { auditRoutes } from "./audit.routes";
+import { chatMessageRoutes } from "./chat-messages.routes";
+import { chatSessionRoutes } from "./chat-sessions.routes";
 import { checkConnectorHealth } from "./connector-health";
 import { connectorQueryRoutes } from "./connector-query.routes";
 import { connectorRoutes } from "./connectors.routes";
@@ -31,7 +33,9 @@ router
   .route("/", judgmentRoutes)
   .route("/", promptRoutes)
   .route("/", connectorRoutes)
-  .route("/", connectorQueryRoutes);
+  .route("/", connectorQueryRoutes)
+  .route("/", chatSessionRoutes)
+  .route("/", chatMessageRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
