@@ -58,7 +58,7 @@ export function kpiSummary(c: Classification): Reply {
   const thresholdText = threshold === null ? null : figure(kpi, sql`${threshold}::float8`);
   const reply =
     c.lang === "ko"
-      ? sql`case when ${n("with_value")}::int = 0 then format('%s %s 기간에 %s의 %s 값이 있는 판단이 없습니다 (판단 %s건).', ${where}::text, ${range}, ${where}::text, ${name}::text, ${n("judgments")})
+      ? sql`case when ${n("with_value")}::int = 0 then format('%s 기간에 %s의 %s 값이 있는 판단이 없습니다 (판단 %s건).', ${range}, ${where}::text, ${name}::text, ${n("judgments")})
           else format('%s %s (%s): 판단 %s건 중 값 %s건, 평균 %s (최저 %s, 최고 %s). 최근 값 %s (%s). 결과: critical %s, warning %s, normal %s.%s',
             ${where}::text, ${name}::text, ${range}, ${n("judgments")}, ${n("with_value")}, ${f("avg")}, ${f("min")}, ${f("max")}, ${latest}, d.data->'latest'->>'result',
             ${n("critical")}, ${n("warning")}, ${n("normal")},
@@ -89,7 +89,7 @@ export function criticalJudgments(c: Classification): Reply {
       ? sql`case when ${total}::int = 0 then format('%s %s 기간에 critical 판단이 없습니다.', ${where}::text, ${range})
           else format('%s%s 기간의 critical 판단 %s건 (최근 %s건):%s', ${where}::text, ${range}, ${total}, jsonb_array_length(d.data->'items'), ${lines}) end`
       : sql`case when ${total}::int = 0 then format('No critical judgments%s for %s.', ${where}::text, ${range})
-          else format('%s critical judgments%s for %s (newest %s):%s', ${total}, ${where}::text, ${range}, jsonb_array_length(d.data->'items'), ${lines}) end`;
+          else format('Critical judgments%s for %s: %s (newest %s shown):%s', ${where}::text, ${range}, ${total}, jsonb_array_length(d.data->'items'), ${lines}) end`;
   return { action: "list_critical_judgments", data, reply };
 }
 

@@ -46,6 +46,10 @@ const BODIES: Record<string, () => unknown> = {
   "POST /api/v1/factory/connectors": () => ({ name: `matrix-${crypto.randomUUID()}`, type: "graphql", config: { endpoint: "http://127.0.0.1:9/graphql" } }),
   "PATCH /api/v1/factory/connectors/{id}": () => ({ name: "matrix" }),
   "POST /api/v1/factory/connectors/{id}/query": () => ({ query: "select 1" }),
+  "POST /api/v1/factory/chat/sessions": () => ({ title: "matrix" }),
+  "PATCH /api/v1/factory/chat/sessions/{id}": () => ({ title: "matrix" }),
+  "POST /api/v1/factory/chat/messages": () => ({ sessionId: crypto.randomUUID(), content: "L01 불량률 어때?" }),
+  "POST /api/v1/factory/chat/intents/{id}/feedback": () => ({ feedbackScore: 5 }),
 };
 
 async function factoryOperations(): Promise<Operation[]> {
