@@ -106,7 +106,7 @@ export function explainRule(c: Classification): Reply {
   const data = sql`(select jsonb_build_object('rule', ${name}::text, 'ruleset', (
       select jsonb_build_object('id', r.id, 'name', r.name, 'description', r.description, 'target_kpi', r.target_kpi, 'category', r.category, 'is_active', r.is_active,
         'active', (select jsonb_build_object('version', dep.version, 'deployed_at', dep.deployed_at, 'compile_status', s.compile_status,
-              'lines', array_length(string_to_array(s.script, E'\n'), 1),
+              'lines', array_length(string_to_array(rtrim(s.script, E'\n'), E'\n'), 1),
               'entry', substring(s.script from 'fn\\s+[A-Za-z_][A-Za-z0-9_]*\\s*\\([^)]*\\)'),
               'conditions', (select jsonb_agg(trim(m[1])) from regexp_matches(s.script, '\\mif\\s+([^{]+?)\\s*\\{', 'g') as m),
               'results', (select jsonb_agg(distinct m[1]) from regexp_matches(s.script, 'result\\s*:\\s*"([A-Za-z_]+)"', 'g') as m))
@@ -120,12 +120,12 @@ export function explainRule(c: Classification): Reply {
   const reply =
     c.lang === "ko"
       ? sql`case when d.data->'ruleset' = 'null'::jsonb then format('"%s" 이름의 룰셋이 없습니다.', ${name}::text)
-          when d.data->'ruleset'->'active' = 'null'::jsonb then format('룰셋 %s (KPI %s, %s): %s 활성 배포된 버전이 없습니다.', ${rs("name")}, ${rs("target_kpi")}, coalesce(${rs("category")}, '분류 없음'), coalesce(${rs("description")} || '.', ''))
-          else format('룰셋 %s (KPI %s, %s): %s 활성 버전 %s, 진입 함수 %s, %s줄. 조건: %s. 결과: %s.', ${rs("name")}, ${rs("target_kpi")}, coalesce(${rs("category")}, '분류 없음'), coalesce(${rs("description")} || '.', ''),
+          when d.data->'ruleset'->'active' = 'null'::jsonb then format('룰셋 %s (KPI %s, %s): %s활성 배포된 버전이 없습니다.', ${rs("name")}, ${rs("target_kpi")}, coalesce(${rs("category")}, '분류 없음'), coalesce(${rs("description")} || '. ', ''))
+          else format('룰셋 %s (KPI %s, %s): %s활성 버전 %s, 진입 함수 %s, %s줄. 조건: %s. 결과: %s.', ${rs("name")}, ${rs("target_kpi")}, coalesce(${rs("category")}, '분류 없음'), coalesce(${rs("description")} || '. ', ''),
             ${act("version")}, coalesce(${act("entry")}, '-'), ${act("lines")}, coalesce(${conditions}, '없음'), coalesce(${results}, '-')) end`
       : sql`case when d.data->'ruleset' = 'null'::jsonb then format('No ruleset is named "%s".', ${name}::text)
-          when d.data->'ruleset'->'active' = 'null'::jsonb then format('Ruleset %s (KPI %s, %s): %s It has no active version.', ${rs("name")}, ${rs("target_kpi")}, coalesce(${rs("category")}, 'no category'), coalesce(${rs("description")} || '.', ''))
-          else format('Ruleset %s (KPI %s, %s): %s Active version %s, entry %s, %s lines. Conditions: %s. Results: %s.', ${rs("name")}, ${rs("target_kpi")}, coalesce(${rs("category")}, 'no category'), coalesce(${rs("description")} || '.', ''),
+          when d.data->'ruleset'->'active' = 'null'::jsonb then format('Ruleset %s (KPI %s, %s): %sIt has no active version.', ${rs("name")}, ${rs("target_kpi")}, coalesce(${rs("category")}, 'no category'), coalesce(${rs("description")} || '. ', ''))
+          else format('Ruleset %s (KPI %s, %s): %sActive version %s, entry %s, %s lines. Conditions: %s. Results: %s.', ${rs("name")}, ${rs("target_kpi")}, coalesce(${rs("category")}, 'no category'), coalesce(${rs("description")} || '. ', ''),
             ${act("version")}, coalesce(${act("entry")}, '-'), ${act("lines")}, coalesce(${conditions}, 'none'), coalesce(${results}, '-')) end`;
   return { action: "explain_rule", data, reply };
 }
