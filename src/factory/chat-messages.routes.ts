@@ -140,8 +140,7 @@ async function act(c: Context<AppEnv>, cl: Classification, context: TurnContext 
  * the judgment's own; with an LLM, the first read comes before the LLM call (its endpoint is the
  * tenant's setting, and a missing or archived session must not cost an LLM call), then the turn.
  */
-async function sendMessage(c: Context<AppEnv>) {
-  const input = c.req.valid("json" as never) as z.infer<typeof MessageInput>;
+async function sendMessage(c: Context<AppEnv>, input: z.infer<typeof MessageInput>): Promise<Response> {
   const { db, config } = c.var;
   const userId = c.var.principal!.userId;
   const rules = classifyByRules(input.content);
@@ -160,11 +159,11 @@ async function sendMessage(c: Context<AppEnv>) {
   if (!session || session.status === "deleted") throw notFound(`chat session ${input.sessionId}`);
   if (messages.length !== 2 || !intents[0]) throw archived(input.sessionId);
   const turn = { session, intent: intents[0], userMessage: messages[0]!, assistantMessage: messages[1]! };
-  return input.stream ? sseResponse(turnEvents(turn)) : c.json(turn as unknown as z.infer<typeof ChatTurn>, 201);
+  return input.stream ? sseResponse(turnEvents(turn)) : c.json(turn, 201);
 }
 
 export const chatMessageRoutes = createRouter()
-  .openapi(send, sendMessage as never)
+  .openapi(send, (c) => sendMessage(c, c.req.valid("json")))
   .openapi(listMessages, async (c) => {
     const { id } = c.req.valid("param");
     const q = c.req.valid("query");
