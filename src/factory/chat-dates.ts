@@ -3,15 +3,12 @@ import type { DateSpec } from "./chat-intents";
 
 /**
  * Relative dates resolved inside the turn's statement, in the tenant's time zone
- * (settings.timezone when Postgres knows the name, else UTC), so no round trip is spent
+ * (settings.timezone when Postgres accepts the name, else UTC), so no round trip is spent
  * reading it first. Weeks start on Monday; a range is whole days, both ends included.
  */
 
-/** The tenant's time zone name: a CTE body (`zone(tz)`). */
-export const tenantZone = sql`select coalesce(
-  (select t.settings->>'timezone' from factory.tenants t
-    where t.id = factory.caller_tenant() and exists (select 1 from pg_timezone_names z where z.name = t.settings->>'timezone')),
-  'UTC') as tz`;
+/** The tenant's time zone name (factory.zone_or_utc(), migration 0022): a CTE body (`zone(tz)`). */
+export const tenantZone = sql`select factory.zone_or_utc((select t.settings->>'timezone' from factory.tenants t where t.id = factory.caller_tenant())) as tz`;
 
 /** When nothing is said: the last seven days, today included. */
 export const DEFAULT_PERIOD: DateSpec = { unit: "day", from: -6, to: 0 };

@@ -162,4 +162,15 @@ describe("intents through POST /chat/messages", () => {
     const off = await say(seoulAdmin, seoulSession, "오늘 L01 불량률", { llm: false });
     expect(off.body.intent.extractedSlots.date_range).toEqual({ start: seoulToday, end: seoulToday });
   });
+
+  it("reads a time zone Postgres does not know as UTC (settings are free JSON)", async () => {
+    const { admin: lost } = await seedTenant({ settings: { timezone: "Mars/Olympus_Mons" } });
+    const id = await openSession(lost);
+    for (const llm of [false, true]) {
+      const res = await say(lost, id, "어제 L01 불량률", { llm });
+      expect(res.status).toBe(201);
+      expect(res.body.intent.extractedSlots.date_range).toEqual(yesterday);
+      expect(res.body.assistantMessage.metadata.period.time_zone).toBe("UTC");
+    }
+  });
 });
