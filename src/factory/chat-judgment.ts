@@ -39,10 +39,10 @@ export async function judgmentFromChat(c: Context<AppEnv>, cl: Classification, r
   try {
     const j = await executeJudgment(c, JUDGE, { inputData, rulesetId: ruleset.id, method: "rule_only", source: "manual" });
     const data = { status: "judged", judgment_id: j.id, ruleset_id: ruleset.id, ruleset: ruleset.name, result: j.result, confidence: j.confidence, method_used: j.methodUsed, input_data: inputData };
-    const text = ko
-      ? `룰셋 ${ruleset.name}로 판단했습니다: ${j.result} (신뢰도 ${j.confidence ?? "-"}). ${j.explanation ?? ""} (판단 ${j.id})`
-      : `Judged with ruleset ${ruleset.name}: ${j.result} (confidence ${j.confidence ?? "-"}). ${j.explanation ?? ""} (judgment ${j.id})`;
-    return fixedReply("run_judgment", text.replace(/\s+\(/g, " ("), data);
+    const parts = ko
+      ? [`룰셋 ${ruleset.name}로 판단했습니다: ${j.result} (신뢰도 ${j.confidence ?? "-"}).`, j.explanation, `(판단 ${j.id})`]
+      : [`Judged with ruleset ${ruleset.name}: ${j.result} (confidence ${j.confidence ?? "-"}).`, j.explanation, `(judgment ${j.id})`];
+    return fixedReply("run_judgment", parts.filter(Boolean).join(" "), data);
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     const text = ko ? `판단을 실행하지 못했습니다: ${err.message}` : `The judgment was not run: ${err.message}`;

@@ -94,7 +94,7 @@ export function criticalJudgments(c: Classification): Reply {
 }
 
 /** A name match: the exact name (any case) first, else the first name containing it. */
-const byName = (column: SQL, name: string) => ({
+export const byName = (column: SQL, name: string) => ({
   where: sql`(lower(${column}) = lower(${name}) or ${column} ilike ${`%${escapeLike(name)}%`})`,
   order: sql`(lower(${column}) = lower(${name})) desc, ${column}`,
 });
@@ -141,5 +141,3 @@ export function help(c: Classification): Reply {
 
 /** A reply made in code (a judgment that ran, a question back): its text and data as they are. */
 export const fixedReply = (action: string, text: string, data: Record<string, unknown>): Reply => ({ action, data: sql`${JSON.stringify(data)}::jsonb`, reply: sql`${text}::text` });
-
-export { byName };
