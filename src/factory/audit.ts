@@ -13,8 +13,11 @@ import type { ACTOR_TYPES } from "./schema";
 
 /** Never copied into before_state or after_state. */
 export const SECRET_COLUMNS = ["password_hash", "credentials_encrypted", "auth_config"] as const;
-/** Members of JSON columns that may hold a secret (a tenant's own LLM API key), dropped from the states likewise. */
-export const SECRET_PATHS = [["settings", "llm_config", "api_key"]] as const;
+/** Members of JSON columns that may hold a secret (a tenant's own LLM API key, its webhook signing secret), dropped from the states likewise. */
+export const SECRET_PATHS = [
+  ["settings", "llm_config", "api_key"],
+  ["settings", "notification_config", "webhook_secret"],
+] as const;
 
 /** A row as an audit state: its JSON less the secrets. */
 const redacted = (row: SQL) =>

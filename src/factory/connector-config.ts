@@ -69,6 +69,7 @@ const GraphqlConfig = z
   .strict();
 
 export const PostgresConfig = sqlConfig(5432);
+const MysqlConfig = sqlConfig(3306);
 export type SqlConfig = z.infer<typeof PostgresConfig>;
 export type RestApiConfig = z.infer<typeof RestApiConfig>;
 export type GraphqlConfig = z.infer<typeof GraphqlConfig>;
@@ -85,6 +86,7 @@ export type HttpCredentials = z.infer<typeof HttpCredentials>;
 /** The types a Worker reaches, with their shapes. */
 const SHAPES = {
   postgres: { config: PostgresConfig, credentials: SqlCredentials, engines: ["postgres"] },
+  mysql: { config: MysqlConfig, credentials: SqlCredentials, engines: ["mysql", "mariadb"] },
   rest_api: { config: RestApiConfig, credentials: HttpCredentials, engines: [] },
   graphql: { config: GraphqlConfig, credentials: HttpCredentials, engines: [] },
 } as const;
@@ -93,9 +95,6 @@ export type ReachableType = keyof typeof SHAPES;
 
 /** Why each other type is refused, and the usual way round. */
 const UNREACHABLE: Record<Exclude<ConnectorType, ReachableType>, string> = {
-  mysql:
-    "mysql connectors are not offered: the one MySQL driver seen running on Workers (mysql2 without eval) weighs about 371 KiB gzip on its own, more than a system's whole 300 KiB Worker budget; " +
-    "put an HTTP gateway in front of the database (a small REST or GraphQL service next to it) and register it as a rest_api or graphql connector",
   mssql:
     "mssql cannot be reached from a Cloudflare Worker: no SQL Server (TDS) driver runs on the Workers runtime; " +
     "put an HTTP gateway in front of it (e.g. Data API builder, or a small REST or GraphQL service next to the database) and register it as a rest_api or graphql connector",

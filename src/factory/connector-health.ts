@@ -16,7 +16,7 @@ const BATCH = 50;
 /** Probes at once: a Worker invocation holds at most six open connections. */
 const PARALLEL = 6;
 /** Types a Worker can check (the others are refused at registration). */
-const CHECKED_TYPES = ["postgres", "rest_api", "graphql"] as const;
+const CHECKED_TYPES = ["postgres", "mysql", "rest_api", "graphql"] as const;
 
 /** One probe's outcome as stored: `ok (12 ms)` or the reason, never a credential (ConnectorError messages are redacted). */
 async function probe(connector: Parameters<typeof pingConnector>[0], keys: Parameters<typeof pingConnector>[1]): Promise<{ status: "active" | "error"; message: string }> {

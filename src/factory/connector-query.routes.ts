@@ -15,7 +15,7 @@ const ParamValue = z.union([z.string().max(10_000), z.number(), z.boolean(), z.n
 const QueryInput = z
   .object({
     query: z.string().min(1).max(100_000).openapi({
-      description: "postgres: one SELECT/WITH/VALUES/TABLE statement with :name placeholders; rest_api: a path under base_url with :name segments; graphql: a query document",
+      description: "postgres, mysql: one SELECT/WITH/VALUES/TABLE statement with :name placeholders; rest_api: a path under base_url with :name segments; graphql: a query document",
     }),
     params: z
       .record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a placeholder name"), ParamValue)

@@ -2,6 +2,7 @@ import { ApiError } from "../platform/problem";
 import { unseal, UnsealError, type SealingKey } from "../platform/sealed-secrets";
 import { checkedConfig, isReachable, MAX_ROWS_CEILING, unreachable, type ConnectorType, type GraphqlConfig, type HttpCredentials, type RestApiConfig, type SqlConfig, type SqlCredentials } from "./connector-config";
 import { pingHttp, queryGraphql, queryRestApi } from "./connector-http";
+import { queryMysql } from "./connector-mysql";
 import { queryPostgres } from "./connector-postgres";
 import { ConnectorError, type QueryResult } from "./connector-result";
 import { bindNamedParameters, type ParamValue } from "./sql-text";
@@ -22,7 +23,7 @@ export interface StoredConnector {
 }
 
 /**
- * A query: SQL text with `:name` placeholders (postgres), a path with `:name` segments under
+ * A query: SQL text with `:name` placeholders (postgres, mysql), a path with `:name` segments under
  * base_url (rest_api), or a GraphQL document (graphql); `params` are bound, never spliced in.
  */
 export interface ConnectorQuery {
@@ -63,6 +64,12 @@ export async function runConnectorQuery(connector: StoredConnector, keys: readon
       if (!credentials) throw new ConnectorError("unreachable", "the connector has no credentials: set username and password");
       return queryPostgres(config as unknown as SqlConfig, credentials, bound, maxRows);
     }
+    case "mysql": {
+      const bound = bindNamedParameters(request.query, params, "mysql");
+      const credentials = await openCredentials<SqlCredentials>(connector, keys);
+      if (!credentials) throw new ConnectorError("unreachable", "the connector has no credentials: set username and password");
+      return queryMysql(config as unknown as SqlConfig, credentials, bound, maxRows);
+    }
     case "rest_api":
       return queryRestApi(config as unknown as RestApiConfig, await openCredentials<HttpCredentials>(connector, keys), request.query, params, maxRows);
     case "graphql":
@@ -73,7 +80,7 @@ export async function runConnectorQuery(connector: StoredConnector, keys: readon
 /** A health check: `select 1` (SQL), GET health_path (REST), `{ __typename }` (GraphQL). Throws a ConnectorError when the source does not answer. */
 export async function pingConnector(connector: StoredConnector, keys: readonly SealingKey[] | undefined): Promise<void> {
   if (!isReachable(connector.type)) throw unreachable(connector.type);
-  if (connector.type === "postgres") {
+  if (connector.type === "postgres" || connector.type === "mysql") {
     await runConnectorQuery(connector, keys, { query: "select 1 as ok" });
     return;
   }

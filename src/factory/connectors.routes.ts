@@ -20,20 +20,20 @@ const ConnectorPage = pageOf(Connector, "FactoryConnectorPage");
 
 // Names are keyset cursors (at most 128 characters, src/platform/paging.ts).
 const Name = z.string().trim().min(1).max(128);
-const Engine = z.string().min(1).max(50).nullable().optional().openapi({ description: "The product behind the type; postgres takes `postgres`" });
+const Engine = z.string().min(1).max(50).nullable().optional().openapi({ description: "The product behind the type; postgres takes `postgres`, mysql `mysql` or `mariadb`" });
 const Config = JsonObject.openapi({
   description:
-    "Per type (docs/factory-connectors.md): postgres {host, port, database, ssl_enabled, connection_pool, read_only: true, query_timeout_seconds, max_rows}; " +
+    "Per type (docs/factory-connectors.md): postgres and mysql {host, port, database, ssl_enabled, connection_pool, read_only: true, query_timeout_seconds, max_rows}; " +
     "rest_api {base_url, headers, rows_path, health_path, query_timeout_seconds, max_rows}; graphql {endpoint, headers, rows_path, query_timeout_seconds, max_rows}",
 });
 const Credentials = JsonObject.openapi({
-  description: "Write-only, sealed with AES-GCM and never returned: postgres {username, password}; rest_api and graphql {bearer_token} and/or {headers}",
+  description: "Write-only, sealed with AES-GCM and never returned: postgres and mysql {username, password}; rest_api and graphql {bearer_token} and/or {headers}",
 });
 
 const ConnectorInput = z
   .object({
     name: Name,
-    type: z.enum(CONNECTOR_TYPES).openapi({ description: "mysql, mssql, oracle and kafka are refused (422): a Worker cannot reach them; put an HTTP gateway in front" }),
+    type: z.enum(CONNECTOR_TYPES).openapi({ description: "mssql, oracle and kafka are refused (422): a Worker cannot reach them; put an HTTP gateway in front" }),
     engine: Engine,
     config: Config,
     credentials: Credentials.optional(),
@@ -126,7 +126,7 @@ export const connectorRoutes = createRouter()
     if (!isReachable(input.type)) throw unreachable(input.type);
     const config = checkedConfig(input.type, input.config);
     const engine = checkedEngine(input.type, input.engine);
-    if (input.type === "postgres" && !input.credentials) throw fieldError("json.credentials", "required for postgres: {username, password} (sealed, never returned)");
+    if ((input.type === "postgres" || input.type === "mysql") && !input.credentials) throw fieldError("json.credentials", `required for ${input.type}: {username, password} (sealed, never returned)`);
     const tenantId = tenantOf(c.var.principal!);
     const id = crypto.randomUUID();
     const sealed = await sealedCredentials(c, input.type, input.credentials, tenantId, id);

@@ -8,15 +8,16 @@ export const DEFAULT_CACHE_TTL_SEC = 3600;
 export type JudgmentMethod = "rule_only" | "llm_only" | "hybrid";
 
 /**
- * The first segment of the §4.2 key `judgment:{workflow_id}:{sha256(input_data)}`. A workflow fixes
- * its ruleset and method, so its id alone scopes the entry, as the spec writes it. Without one the
- * segment is `<ruleset id>.<method>` (the same input judged by rules alone and by rules with the
- * LLM must not share an entry), or `<tenant id>.llm_only` when no ruleset takes part.
+ * The first segment of the §4.2 key `judgment:{workflow_id}:{sha256(input_data)}`. Without a
+ * workflow it is `<ruleset id>.<method>` (the same input judged by rules alone and by rules with
+ * the LLM must not share an entry), or `<tenant id>.llm_only` when no ruleset takes part. A
+ * workflow's id leads it (`<workflow id>.<ruleset id>.<method>`): one workflow may hold several
+ * JUDGMENT nodes judging the same input by different rulesets or methods, so its id alone, as the
+ * spec writes it, would let one node answer with another's verdict.
  */
 export function cacheScope(target: { workflowId?: string | null; rulesetId?: string | null; method: JudgmentMethod; tenantId: string }): string {
-  if (target.workflowId) return target.workflowId;
-  if (target.method !== "llm_only" && target.rulesetId) return `${target.rulesetId}.${target.method}`;
-  return `${target.tenantId}.llm_only`;
+  const judge = target.method !== "llm_only" && target.rulesetId ? `${target.rulesetId}.${target.method}` : `${target.tenantId}.llm_only`;
+  return target.workflowId ? `${target.workflowId}.${judge}` : judge;
 }
 
 /** `judgment:{scope}:{input hash}`; the hash is src/platform/canonical-json.ts' inputHash of input_data. */

@@ -1,11 +1,14 @@
+import type { Redis } from "@upstash/redis/cloudflare";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Context } from "hono";
 import { inputHash } from "../platform/canonical-json";
+import type { Config } from "../platform/config";
 import type { AppEnv } from "../platform/context";
 import { countToday, dailyQuotaExceeded, utcDay } from "../platform/daily-quota";
 import { ApiError, fieldError, notFound } from "../platform/problem";
 import { orFallback } from "../platform/redis";
 import { requestOrigin } from "../platform/request-origin";
+import type { Database } from "../platform/db";
 import { runFactory, tenantOf, type FactoryAccess } from "./access";
 import { judgeByLlm, chooseJudgmentPrompt, renderJudgmentPrompt, type LlmOutcome, type PromptRow } from "./judge-llm";
 import { judgeByRules, type RuleOutcome } from "./judge-rules";
@@ -19,6 +22,8 @@ export interface ExecuteRequest {
   inputData: Record<string, unknown>;
   rulesetId?: string;
   workflowId?: string;
+  /** The workflow instance whose JUDGMENT node asks (source `workflow`). */
+  workflowInstanceId?: string;
   method?: JudgmentMethod;
   source: NewJudgment["source"];
   promptVariables?: Record<string, unknown>;
@@ -40,26 +45,62 @@ const numberSetting = (settings: Record<string, unknown>, name: string, fallback
   return typeof v === "number" && ok(v) ? v : fallback;
 };
 
+type Results<T extends readonly BatchItem<"pg">[]> = { [K in keyof T]: Awaited<T[K]> };
+
+/**
+ * Who asks for a judgment and how its Postgres batches run: the route's caller (judgmentCaller),
+ * or a workflow instance's actor (src/factory/workflow-nodes/judgment.ts). `run` executes a batch
+ * as that user in one round trip with factory.authorize(`permission`) first, throwing its refusal
+ * as the 403 ApiError refusalOf() makes.
+ */
+export interface JudgmentCaller {
+  db: Database;
+  redis: Redis;
+  config: Config;
+  userId: string;
+  tenantId: string;
+  traceId: string;
+  /** What factory.authorize() checks (judgment:execute); a warm inputs entry is refused by it the same way. */
+  permission: string;
+  run: <T extends readonly BatchItem<"pg">[]>(statements: T) => Promise<Results<T>>;
+}
+
+/** The caller of a judgment route. */
+export function judgmentCaller(c: Context<AppEnv>, route: FactoryAccess): JudgmentCaller {
+  const { db, redis, config, principal } = c.var;
+  return {
+    db,
+    redis,
+    config,
+    userId: principal!.userId,
+    tenantId: tenantOf(principal!),
+    traceId: requestOrigin(c).traceId,
+    permission: route["x-permission"]!,
+    run: (statements) => runFactory(c, route, statements),
+  };
+}
+
 interface Run {
-  c: Context<AppEnv>;
-  route: FactoryAccess;
+  caller: JudgmentCaller;
   userId: string;
   tenantId: string;
   traceId: string;
   started: number;
 }
 
+/** POST /judgments/execute: judge() for the route's caller. */
+export const executeJudgment = (c: Context<AppEnv>, route: FactoryAccess, req: ExecuteRequest): Promise<JudgmentRow> => judge(judgmentCaller(c, route), req);
+
 /**
- * POST /judgments/execute (docs/factory-judgments.md): the cache first, then the method. Round
+ * A judgment (docs/factory-judgments.md), for a route or a workflow's JUDGMENT node: the cache first, then the method. Round
  * trips: a hit is one Redis pipeline (entry, inputs generation and entry, quota count) and one
  * Postgres batch (the record, conditional on the quota, and the mirror's hit count); a miss adds
  * a Redis SET of the new entry, and, only when the cached inputs are cold, the Postgres batch
  * that reads what the method needs.
  */
-export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, req: ExecuteRequest): Promise<JudgmentRow> {
-  const ctx: Run = { c, route, userId: c.var.principal!.userId, tenantId: tenantOf(c.var.principal!), traceId: requestOrigin(c).traceId, started: Date.now() };
+export async function judge(caller: JudgmentCaller, req: ExecuteRequest): Promise<JudgmentRow> {
+  const ctx: Run = { caller, userId: caller.userId, tenantId: caller.tenantId, traceId: caller.traceId, started: Date.now() };
   const { tenantId } = ctx;
-  const vars = c.var;
   const method = methodOf(req);
   const hash = await inputHash(req.inputData);
   const cacheKey = judgmentCacheKey(cacheScope({ workflowId: req.workflowId, rulesetId: req.rulesetId, method, tenantId }), hash);
@@ -69,9 +110,9 @@ export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, 
   // One pipeline: the judgment's entry, the inputs' generation and entry, the quota count.
   // Redis down: no cache and no count (the platform's fail-open rule); place 0 is within any quota.
   const counted = await orFallback(
-    vars.config,
+    caller.config,
     "factory.judgment.cache",
-    () => countToday(vars.redis.pipeline().get(cacheKey).get(inputsGenerationKey(tenantId)).get(inputsKey), judgmentQuotaKey(tenantId, day), endsAt).exec(),
+    () => countToday(caller.redis.pipeline().get(cacheKey).get(inputsGenerationKey(tenantId)).get(inputsKey), judgmentQuotaKey(tenantId, day), endsAt).exec(),
     null,
   );
   const place = counted ? Number(counted[3]) : 0;
@@ -82,7 +123,7 @@ export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, 
   const generation = counted ? generationOf(counted[1]) : null;
   const warm = generation === null ? null : readJudgmentInputs(counted![2], { tenantId, userId: ctx.userId, generation });
   // Warm: no read batch; the caller is refused here as factory.authorize() would, before any LLM spend.
-  const refused = warm && cachedRefusal(warm, route["x-permission"]!);
+  const refused = warm && cachedRefusal(warm, caller.permission);
   if (refused) throw refused;
   const inputs = warm ?? (await readInputs(ctx, need, generation ?? 0));
   const { tenant } = inputs;
@@ -103,13 +144,14 @@ export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, 
   const { llm, ask, skipped } = await consultLlm(ctx, req, method, rules, { hash, settings, prompts });
 
   const verdict: Verdict = method === "llm_only" ? llm!.verdict : combineVerdicts(rules!.verdict, llm && !llm.failed ? llm.verdict : null);
-  const { db } = vars;
+  const { db } = caller;
   const id = crypto.randomUUID();
   const ttl = numberSetting(settings, "judgment_cache_ttl_seconds", DEFAULT_CACHE_TTL_SEC, (n) => Number.isInteger(n) && n >= 1 && n <= 30 * 86_400);
   const cacheable = !llm?.failed;
   const judgment: NewJudgment = {
     id,
     workflowId: req.workflowId ?? null,
+    workflowInstanceId: req.workflowInstanceId ?? null,
     source: req.source,
     inputData: req.inputData,
     result: verdict.result,
@@ -130,23 +172,23 @@ export async function executeJudgment(c: Context<AppEnv>, route: FactoryAccess, 
   const writes: BatchItem<"pg">[] = [insertJudgment(db, judgment, place), judgmentQuota(db)];
   if (llm?.calls.length) writes.push(insertLlmCalls(db, llm.calls.map((call) => ({ ...call, costEstimateUsd: call.costEstimateUsd === null ? null : call.costEstimateUsd.toFixed(6), tenantId, judgmentExecutionId: id, promptTemplateId: llm!.metadata.prompt_template_id, callType: "judgment" as const, traceId: ctx.traceId }))));
   if (cacheable) writes.push(upsertCacheMirror(db, { tenantId, cacheKey, executionId: id, inputHash: hash, result: verdict.result, confidence: verdict.confidence, ttlSeconds: ttl }));
-  const [stored, quota] = (await runFactory(c, route, writes)) as unknown as [JudgmentRow[], { limit: number }[]];
+  const [stored, quota] = (await caller.run(writes)) as unknown as [JudgmentRow[], { limit: number }[]];
   const row = stored[0];
   if (!row) throw quotaSpent(quota[0]?.limit ?? tenant.limit);
   // Both entries in one pipeline: the verdict (when cacheable) and, after a cold read, the inputs.
-  const sets = vars.redis.pipeline();
+  const sets = caller.redis.pipeline();
   if (cacheable) {
     const entry: CachedJudgment = { tenantId, executionId: id, methodUsed: method, result: row.result, confidence: row.confidence, explanation: row.explanation, recommendedActions: verdict.recommendedActions, ruleTrace: (row.ruleTrace ?? null) as CachedJudgment["ruleTrace"], llmMetadata: (row.llmMetadata ?? null) as CachedJudgment["llmMetadata"], evidence: (row.evidence ?? null) as CachedJudgment["evidence"] };
     sets.set(cacheKey, JSON.stringify(entry), { ex: ttl });
   }
   if (!warm && generation !== null) sets.set(inputsKey, JSON.stringify(inputs), { ex: INPUTS_TTL_SEC });
-  if (sets.length()) await orFallback(vars.config, "factory.judgment.cache.set", () => sets.exec(), null);
+  if (sets.length()) await orFallback(caller.config, "factory.judgment.cache.set", () => sets.exec(), null);
   return row;
 }
 
 /** The cold path: the read batch (authorize first, so a refused caller is stopped here) as a JudgmentInputs entry. */
 async function readInputs(ctx: Run, need: InputsNeed, generation: number): Promise<JudgmentInputs> {
-  const [tenantRows, userRows, workflowRows, rulesetRows, deployments, prompts] = await runFactory(ctx.c, ctx.route, judgmentInputs(ctx.c.var.db, ctx.userId, need));
+  const [tenantRows, userRows, workflowRows, rulesetRows, deployments, prompts] = await ctx.caller.run(judgmentInputs(ctx.caller.db, ctx.userId, need));
   const { groups, ...user } = userRows[0]!;
   return {
     generation,
@@ -185,7 +227,7 @@ async function consultLlm(
   }
   const ruleResult = rules ? { rule_result: { result: rules.verdict.result, confidence: rules.verdict.confidence, explanation: rules.verdict.explanation } } : {};
   const data = { ...req.promptVariables, input_data: req.inputData, ...ruleResult };
-  return { llm: await judgeByLlm(chosen, renderJudgmentPrompt(chosen, data), read.settings, ctx.c.var.config), ask, skipped: null };
+  return { llm: await judgeByLlm(chosen, renderJudgmentPrompt(chosen, data), read.settings, ctx.caller.config), ask, skipped: null };
 }
 
 /** §4.1 evidence: the rule version that judged (as a data reference) and whatever the LLM cited. */
@@ -198,12 +240,13 @@ function evidenceOf(rules: RuleOutcome | null, llm: LlmOutcome | null): Record<s
 
 /** A hit: the cached verdict recorded as a new judgment (method cache), pointing at the one it repeats. */
 async function serveHit(ctx: Run, req: ExecuteRequest, cached: CachedJudgment, cacheKey: string, place: number, quotaSpent: (limit: number) => ApiError): Promise<JudgmentRow> {
-  const { db } = ctx.c.var;
+  const { db } = ctx.caller;
   const id = crypto.randomUUID();
   const related = Array.isArray(cached.evidence?.related_judgments) ? (cached.evidence.related_judgments as unknown[]) : [];
   const judgment: NewJudgment = {
     id,
     workflowId: req.workflowId ?? null,
+    workflowInstanceId: req.workflowInstanceId ?? null,
     source: req.source,
     inputData: req.inputData,
     result: cached.result,
@@ -221,7 +264,7 @@ async function serveHit(ctx: Run, req: ExecuteRequest, cached: CachedJudgment, c
     traceId: ctx.traceId,
     metadata: { cached_judgment_id: cached.executionId, cached_method: cached.methodUsed },
   };
-  const [stored, quota] = await runFactory(ctx.c, ctx.route, [
+  const [stored, quota] = await ctx.caller.run([
     insertJudgment(db, judgment, place),
     judgmentQuota(db),
     countCacheHit(db, ctx.tenantId, cacheKey, id),

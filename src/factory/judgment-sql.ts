@@ -65,6 +65,7 @@ export type JudgmentRow = typeof judgmentExecutions.$inferSelect;
 export interface NewJudgment {
   id: string;
   workflowId: string | null;
+  workflowInstanceId: string | null;
   source: JudgmentRow["source"];
   inputData: Record<string, unknown>;
   result: JudgmentRow["result"];
@@ -96,7 +97,7 @@ export function insertJudgment(db: Database, j: NewJudgment, place: number) {
     .select({
       id: sql`${j.id}::uuid`.as("id"),
       tenantId: tenants.id,
-      workflowInstanceId: sql`null::uuid`.as("workflow_instance_id"),
+      workflowInstanceId: sql`${j.workflowInstanceId}::uuid`.as("workflow_instance_id"),
       workflowId: sql`${j.workflowId}::uuid`.as("workflow_id"),
       source: sql`${j.source}::text`.as("source"),
       inputData: sql`${JSON.stringify(j.inputData)}::jsonb`.as("input_data"),

@@ -1,5 +1,5 @@
 import { createRouter } from "../platform/router";
-import { defineParts, EVERY_MINUTE } from "../platform/system";
+import { DAILY, defineParts, EVERY_MINUTE } from "../platform/system";
 import { auditRoutes } from "./audit.routes";
 import { chatMessageRoutes } from "./chat-messages.routes";
 import { chatSessionRoutes } from "./chat-sessions.routes";
@@ -12,8 +12,12 @@ import { deploymentRoutes } from "./deployments.routes";
 import { judgmentQuotaKey } from "./judgment-execute";
 import { judgmentCacheKey } from "./judgment-cache";
 import { judgmentRoutes } from "./judgments.routes";
+import { mcpRoutes } from "./mcp.routes";
 import { meRoutes } from "./me.routes";
+import { evaluateAlarms } from "./monitor-alarms";
+import { monitoringRoutes } from "./monitoring.routes";
 import { promptRoutes } from "./prompts.routes";
+import { applyRetention } from "./retention";
 import { ruleScriptRoutes } from "./rule-scripts.routes";
 import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
@@ -34,6 +38,8 @@ router
   .route("/", promptRoutes)
   .route("/", connectorRoutes)
   .route("/", connectorQueryRoutes)
+  .route("/", mcpRoutes)
+  .route("/", monitoringRoutes)
   .route("/", chatSessionRoutes)
   .route("/", chatMessageRoutes);
 
@@ -42,7 +48,9 @@ export const parts = defineParts({
   router,
   jobs: {
     /** §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md). */
-    [EVERY_MINUTE]: [checkConnectorHealth],
+    [EVERY_MINUTE]: [checkConnectorHealth, evaluateAlarms],
+    /** §2.1 data_retention: raw logs, judgment logs and LLM calls past each tenant's days (docs/factory-monitoring.md). */
+    [DAILY]: [applyRetention],
   },
   consumers: {
     /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */

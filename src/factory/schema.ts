@@ -511,6 +511,8 @@ export const mcpServers = factory.table(
     failCount: integer("fail_count").notNull().default(0),
     createdAt: created(),
     updatedAt: updated(),
+    /** Addition (0019): when circuit_breaker_state last changed, for the open breaker's cool-down. */
+    circuitChangedAt: ts("circuit_changed_at"),
   },
   (t) => [unique().on(t.tenantId, t.name)],
 );

@@ -15,6 +15,9 @@ import { factoryRoute, platformOperator, platformRoute, runFactory, tenantOf } f
 import { audited, changedRows, operatorActor, userActor } from "./audit";
 import { bumpInputsGeneration } from "./inputs-generation";
 import { SUBSCRIPTION_PLANS, TENANT_STATUSES, tenants, users } from "./schema";
+import { MonitoringThresholds } from "./monitors";
+import { NotificationConfig } from "./notification-config";
+import { DataRetention } from "./retention-sql";
 import { insertUser, shownUser } from "./user-sql";
 import { NewUserInput, User } from "./users.routes";
 
@@ -30,11 +33,16 @@ const Settings = freeJson(
       locale: z.string().max(35),
       features_enabled: z.array(z.string().max(64)).max(64),
       llm_config: z.record(z.string(), z.unknown()),
-      notification_config: z.record(z.string(), z.unknown()),
+      notification_config: NotificationConfig,
+      monitoring_thresholds: MonitoringThresholds,
+      data_retention: DataRetention,
     })
     .partial()
     .catchall(z.unknown()),
-).openapi({ description: "{timezone, locale, features_enabled[], llm_config{}, notification_config{}} (§2.1); other keys are kept" });
+).openapi({
+  description:
+    "{timezone, locale, features_enabled[], llm_config{}, notification_config{}, data_retention{}} (§2.1) and monitoring_thresholds{} (docs/factory-monitoring.md); other keys are kept",
+});
 export const Tenant = rowSchema(tenants, { settings: JsonObject }).openapi("FactoryTenant");
 const TenantPage = pageOf(Tenant, "FactoryTenantPage");
 const Limit = z.number().int().min(0).max(1_000_000_000);

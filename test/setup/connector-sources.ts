@@ -1,12 +1,14 @@
 import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { buildSchema, graphql } from "graphql";
+import { createConnection } from "mysql2/promise";
 import pg from "pg";
 
 /**
  * The sources the factory connector tests read (docs/factory-connectors.md): a Postgres
- * database reached through a read-only role, and an HTTP server speaking REST and GraphQL
- * (graphql-js, the reference implementation) that wants a bearer token.
+ * database reached through a read-only role, a MariaDB (or MySQL) database reached through a
+ * user that may only SELECT, and an HTTP server speaking REST and GraphQL (graphql-js, the
+ * reference implementation) that wants a bearer token.
  */
 
 const LINES = ["L01", "L02", "L03"];
@@ -52,6 +54,57 @@ export async function startReadOnlySource(adminUrl: string) {
         await admin.query(`drop role if exists ${role}`);
       } finally {
         await admin.end();
+      }
+    },
+  };
+}
+
+/**
+ * On the MySQL server at `adminUrl` (root on this machine and CI's MariaDB): database
+ * edge_mes, created once and shared by runs (same 60 rows as Postgres, a sequence the
+ * read-only transaction must refuse to advance, a table the reader may not read), and a user
+ * unique to the run, with a random password, granted SELECT on edge_mes.production_rows
+ * alone. Null when no server answers (the mysql tests then fail, saying so).
+ */
+export async function startMysqlSource(adminUrl: string) {
+  const url = new URL(adminUrl);
+  const admin = await createConnection({ uri: adminUrl, multipleStatements: true }).catch((err: Error) => {
+    console.warn(`[connector-sources] no MySQL server at ${url.host}: ${err.message}`);
+    return null;
+  });
+  if (!admin) return null;
+  const user = `edge_reader_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`;
+  const password = `my-${crypto.randomUUID()}`;
+  try {
+    await admin.query(`
+      create database if not exists edge_mes;
+      create table if not exists edge_mes.production_rows (
+        id int primary key, line_code varchar(8) not null, produced_at datetime(3) not null,
+        good int not null, defects int not null, lot bigint not null, ratio decimal(6,3) not null, note text);
+      insert ignore into edge_mes.production_rows
+        select seq, elt(1 + (seq - 1) % 3, '${LINES.join("','")}'), timestamp '2026-11-01 06:00:00' + interval seq hour,
+               100 + seq, seq % 7, 9000000000 + seq, seq / 8, case when seq % 10 = 0 then 'it''s a ; tricky -- note' end
+        from (with recursive n(seq) as (select 1 union all select seq + 1 from n where seq < 60) select seq from n) as numbers;
+      create sequence if not exists edge_mes.lot_seq;
+      create table if not exists edge_mes.secrets (id int primary key, value text);`);
+    await admin.query(`create user ?@'%' identified by ?`, [user, password]);
+    await admin.query(`grant select on edge_mes.production_rows to ?@'%'`, [user]);
+  } finally {
+    await admin.end();
+  }
+  return {
+    host: url.hostname,
+    port: url.port || "3306",
+    database: "edge_mes",
+    user,
+    password,
+    admin: { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password) },
+    async drop() {
+      const again = await createConnection({ uri: adminUrl });
+      try {
+        await again.query(`drop user if exists ?@'%'`, [user]);
+      } finally {
+        await again.end();
       }
     },
   };

@@ -4,9 +4,11 @@ import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../local/stack";
 import { createScratchDatabase } from "../../local/scratch-db";
 import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
-import { startHttpSource, startReadOnlySource } from "./connector-sources";
+import { startHttpSource, startMysqlSource, startReadOnlySource } from "./connector-sources";
 import { startJwksServer } from "./jwks-server";
+import { startMcpServer } from "./mcp-server";
 import { startOpenAiServer } from "./openai-server";
+import { startWebhookReceiver } from "./webhook-receiver";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -36,11 +38,16 @@ export default async function setup(project: TestProject) {
   const fuzz = scratch ? await isolatedDatabase(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres") : null;
   const rsa = await generateKeyPair("RS256", { extractable: true });
   const jwks = await startJwksServer();
-  // Factory data connectors' sources: Postgres through a read-only role, REST and GraphQL over HTTP.
+  // Factory data connectors' sources: Postgres through a read-only role, MariaDB through a SELECT-only user, REST and GraphQL over HTTP.
   const source = scratch ? await startReadOnlySource(scratch.adminUrl) : null;
+  const mysqlSource = embedded ? null : await startMysqlSource(process.env.TEST_MYSQL_URL ?? "mysql://root@127.0.0.1:3306/test");
   const sourceToken = `src-${crypto.randomUUID()}`;
   const httpSource = await startHttpSource(sourceToken);
   const llm = await startOpenAiServer();
+  // The MCP servers' tests talk to a real MCP server (the SDK's McpServer) over every transport.
+  const mcp = await startMcpServer();
+  // Alarm notifications (factory monitoring): a Standard Webhooks receiver that verifies signatures.
+  const webhooks = await startWebhookReceiver();
 
   project.provide("stackUrl", stack.url);
   project.provide("backends", stack.backends);
@@ -59,12 +66,27 @@ export default async function setup(project: TestProject) {
     FACTORY_CONNECTOR_KEYS: `k2026:${randomKey()},k2025:${randomKey()}`,
     TEST_SOURCE_HTTP_URL: httpSource.url,
     TEST_SOURCE_TOKEN: sourceToken,
+    ...(mysqlSource
+      ? {
+          TEST_SOURCE_MYSQL_HOST: mysqlSource.host,
+          TEST_SOURCE_MYSQL_PORT: mysqlSource.port,
+          TEST_SOURCE_MYSQL_DATABASE: mysqlSource.database,
+          TEST_SOURCE_MYSQL_USER: mysqlSource.user,
+          TEST_SOURCE_MYSQL_PASSWORD: mysqlSource.password,
+          TEST_SOURCE_MYSQL_ADMIN_USER: mysqlSource.admin.user,
+          TEST_SOURCE_MYSQL_ADMIN_PASSWORD: mysqlSource.admin.password,
+        }
+      : {}),
     ...(source ? { TEST_SOURCE_PG_HOST: source.host, TEST_SOURCE_PG_PORT: source.port, TEST_SOURCE_PG_DATABASE: source.database, TEST_SOURCE_PG_USER: source.user } : {}),
     FACTORY_LLM_BASE_URL: llm.url,
     FACTORY_LLM_API_KEY: llm.apiKey,
     FACTORY_LLM_MODEL: "gpt-4o",
     FACTORY_LLM_FALLBACK_MODEL: "gpt-4o-mini",
     FACTORY_LLM_TIMEOUT_MS: "1500",
+    TEST_MCP_URL: mcp.url,
+    TEST_MCP_TOKEN: mcp.token,
+    TEST_WEBHOOK_URL: webhooks.url,
+    TEST_WEBHOOK_SECRET: webhooks.secret,
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
   console.log(`[local-stack] backends: postgres=${stack.backends.sql} redis=${stack.backends.redis}`);
@@ -73,9 +95,12 @@ export default async function setup(project: TestProject) {
     await jwks.stop();
     await httpSource.stop();
     await llm.stop();
+    await mcp.stop();
+    await webhooks.stop();
     await stack.stop();
     await scratch?.drop();
     await source?.drop(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
+    await mysqlSource?.drop();
     await fuzz?.drop();
   };
 }

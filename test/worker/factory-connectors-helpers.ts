@@ -17,6 +17,23 @@ export const pgSource = (config: Record<string, unknown> = {}) => ({
   credentials: { username: testEnv.TEST_SOURCE_PG_USER!, password: secret("pg-password") },
 });
 
+/**
+ * The MariaDB user that may only SELECT edge_mes.production_rows, as a mysql connector's config
+ * and credentials (its password is the run's, so it is watched). `admin` gives root instead: a
+ * user that could write, to show the read-only session refusing what privileges would allow.
+ */
+export function mysqlSource(config: Record<string, unknown> = {}, as: "reader" | "admin" = "reader") {
+  if (!testEnv.TEST_SOURCE_MYSQL_HOST) throw new Error("no MySQL source: test/setup/global.ts found no server at TEST_MYSQL_URL (default mysql://root@127.0.0.1:3306/test)");
+  const credentials =
+    as === "admin"
+      ? { username: testEnv.TEST_SOURCE_MYSQL_ADMIN_USER!, password: testEnv.TEST_SOURCE_MYSQL_ADMIN_PASSWORD ?? "" }
+      : { username: testEnv.TEST_SOURCE_MYSQL_USER!, password: watch(testEnv.TEST_SOURCE_MYSQL_PASSWORD!) };
+  return {
+    config: { host: testEnv.TEST_SOURCE_MYSQL_HOST, port: Number(testEnv.TEST_SOURCE_MYSQL_PORT), database: testEnv.TEST_SOURCE_MYSQL_DATABASE, ssl_enabled: false, ...config },
+    credentials,
+  };
+}
+
 const secrets = new Set<string>();
 const seen: string[] = [];
 

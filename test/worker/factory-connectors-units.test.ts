@@ -45,6 +45,33 @@ describe("bindNamedParameters", () => {
     expect(refusal(() => bindNamedParameters("select 1", { b: 1 }))).toBe("json.params.b: the query has no placeholder :b");
   });
 
+  it("reads MySQL's dialect: :names become ? in order of appearance, a repeated name sent again", () => {
+    const bound = bindNamedParameters("select * from t where a = :a and (b = :b or c = :a)", { a: "x", b: 2 }, "mysql");
+    expect(bound).toEqual({ text: "select * from t where a = ? and (b = ? or c = ?)", values: ["x", 2, "x"], names: ["a", "b"] });
+    const sql = "select 'it''s :a', \"x :a\", `col:a`, `a``b` /* :a */ from t # :a\n-- :a\nwhere y = :a";
+    expect(bindNamedParameters(sql, { a: 1 }, "mysql")).toMatchObject({ values: [1], text: expect.stringMatching(/where y = \?$/) });
+    // "--" without a space after is two minus signs in MySQL, not a comment: the word after it is read.
+    expect(refusal(() => bindNamedParameters("select 1 --1\n", {}, "mysql"))).toBe("accepted");
+    expect(refusal(() => bindNamedParameters("select 1 --delete\n", {}, "mysql"))).toMatch(/'DELETE'/);
+    // Postgres casts and dollar quotes are not MySQL's.
+    expect(refusal(() => bindNamedParameters("select $$ :a $$", { a: 1 }, "mysql"))).toBe("accepted");
+  });
+
+  it("refuses in MySQL's dialect what the server would read otherwise than the check", () => {
+    expect(refusal(() => bindNamedParameters("select 1 /*! , sleep(9) */", {}, "mysql"))).toMatch(/executable comments/);
+    expect(refusal(() => bindNamedParameters("select 1 /*M!100000 , 2 */", {}, "mysql"))).toMatch(/executable comments/);
+    expect(refusal(() => bindNamedParameters("select 1 /*+ no_index(t) */", {}, "mysql"))).toBe("accepted");
+    expect(refusal(() => bindNamedParameters("select 'a\\b'", {}, "mysql"))).toMatch(/backslash/);
+    // Read as the server would with NO_BACKSLASH_ESCAPES, 'a\'' never closes; read with escapes it would: refused either way.
+    expect(refusal(() => bindNamedParameters("select 'a\\'' , 1", {}, "mysql"))).toMatch(/^json.sql: /);
+    expect(refusal(() => bindNamedParameters('select "a\\"', {}, "mysql"))).toMatch(/backslash/);
+    expect(refusal(() => bindNamedParameters("select ?", {}, "mysql"))).toMatch(/positional parameters \(\?\)/);
+    expect(refusal(() => bindNamedParameters("select `unterminated", {}, "mysql"))).toMatch(/unterminated quoted identifier/);
+    expect(refusal(() => bindNamedParameters("replace t set a = 1", {}, "mysql"))).toMatch(/must start with SELECT/);
+    expect(refusal(() => bindNamedParameters("select * from t lock in share mode", {}, "mysql"))).toMatch(/'LOCK'/);
+    expect(refusal(() => bindNamedParameters("select `update` from t", {}, "mysql"))).toBe("accepted");
+  });
+
   it("caps inside a subquery whose closing survives a trailing comment", () => {
     expect(cappedQuery("select 1 -- last", 10)).toBe("select * from (\nselect 1 -- last\n) as connector_query limit 11");
   });

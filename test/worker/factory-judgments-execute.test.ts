@@ -162,14 +162,14 @@ describe("canary routing and workflows", () => {
     expect(r2.body.ruleTrace.error).toMatch(/version 1 failed/);
   });
 
-  it("scopes the cache by the workflow (judgment:{workflow_id}:{hash}) and refuses another tenant's workflow", async () => {
+  it("scopes the cache by the workflow, then ruleset and method (judgment:{workflow_id}.{ruleset_id}.{method}:{hash}), and refuses another tenant's workflow", async () => {
     const { admin } = await seedTenant();
     const rulesetId = await seedRuleset(admin, [{ version: 1, script: DEFECT_RATE_SCRIPT }]);
     const workflowId = await seedWorkflow(admin);
     const input = defectInput(0.05, { line_code: `L-${crypto.randomUUID()}` });
     const res = await execute(admin, { inputData: input, rulesetId, workflowId, source: "workflow" });
     expectCreated(res);
-    expect(res.body).toMatchObject({ workflowId, source: "workflow", result: "normal", cacheKey: `judgment:${workflowId}:${await inputHash(input)}` });
+    expect(res.body).toMatchObject({ workflowId, source: "workflow", result: "normal", cacheKey: `judgment:${workflowId}.${rulesetId}.rule_only:${await inputHash(input)}` });
     const stranger = await seedTenant();
     const strangerRules = await seedRuleset(stranger.admin, [{ version: 1, script: DEFECT_RATE_SCRIPT }]);
     expectProblem(await execute(stranger.admin, { inputData: input, rulesetId: strangerRules, workflowId }), 404, "not_found");

@@ -9,12 +9,13 @@ const RULESET = "11111111-1111-4111-8111-111111111111";
 const WORKFLOW = "22222222-2222-4222-8222-222222222222";
 
 describe("judgment cache key", () => {
-  it("is judgment:{workflow_id}:{sha256(JCS(input_data))}, whatever the key order of input_data", async () => {
+  it("is judgment:{workflow_id}.{ruleset_id}.{method}:{sha256(JCS(input_data))}, whatever the key order of input_data", async () => {
     const a = await inputHash({ line_code: "L01", metrics: { defect_rate: 0.073, oee: 0.78 } });
     const b = await inputHash({ metrics: { oee: 0.78, defect_rate: 0.073 }, line_code: "L01" });
     expect(a).toBe(b);
     expect(a).toMatch(/^[0-9a-f]{64}$/);
-    expect(judgmentCacheKey(cacheScope({ workflowId: WORKFLOW, rulesetId: RULESET, method: "hybrid", tenantId: TENANT }), a)).toBe(`judgment:${WORKFLOW}:${a}`);
+    expect(judgmentCacheKey(cacheScope({ workflowId: WORKFLOW, rulesetId: RULESET, method: "hybrid", tenantId: TENANT }), a)).toBe(`judgment:${WORKFLOW}.${RULESET}.hybrid:${a}`);
+    expect(cacheScope({ workflowId: WORKFLOW, rulesetId: RULESET, method: "rule_only", tenantId: TENANT })).not.toBe(cacheScope({ workflowId: WORKFLOW, rulesetId: TENANT, method: "rule_only", tenantId: TENANT }));
     expect(await inputHash({ line_code: "L01", metrics: { defect_rate: 0.074, oee: 0.78 } })).not.toBe(a);
   });
 

@@ -241,6 +241,20 @@ const MATRIX: Record<string, Case> = {
   "PATCH /api/v1/factory/connectors/{id}": { refused: all(), body: { name: "matrix" } },
   "DELETE /api/v1/factory/connectors/{id}": { refused: all() },
   "POST /api/v1/factory/connectors/{id}/query": { refused: all(), body: { query: "select 1" } },
+  // MCP servers (docs/factory-mcp.md): mcp:* permissions of the users row, so here every one is refused.
+  "POST /api/v1/factory/mcp/servers": { refused: all(), body: { name: "matrix", endpoint: "http://127.0.0.1:9/mcp", protocol: "sse" } },
+  "GET /api/v1/factory/mcp/servers": { refused: all() },
+  "GET /api/v1/factory/mcp/servers/{id}": { refused: all() },
+  "PATCH /api/v1/factory/mcp/servers/{id}": { refused: all(), body: { name: "matrix" } },
+  "DELETE /api/v1/factory/mcp/servers/{id}": { refused: all() },
+  "POST /api/v1/factory/mcp/servers/{id}/discover": { refused: all() },
+  "GET /api/v1/factory/mcp/servers/{id}/tools": { refused: all() },
+  "PATCH /api/v1/factory/mcp/tools/{id}": { refused: all(), body: { isEnabled: false } },
+  "POST /api/v1/factory/mcp/tools/{id}/call": { refused: all(), body: { arguments: {} } },
+  "GET /api/v1/factory/mcp/tools/{id}/calls": { refused: all() },
+  // Monitoring (docs/factory-monitoring.md): monitoring:read of the users row, so here every one is refused.
+  "GET /api/v1/factory/monitoring": { refused: all() },
+  "GET /api/v1/factory/metrics": { refused: all() },
   // Chat (docs/factory-chat.md): chat:* permissions of the users row, so here every one is refused.
   "POST /api/v1/factory/chat/sessions": { refused: all(), body: { title: "matrix" } },
   "GET /api/v1/factory/chat/sessions": { refused: all() },
