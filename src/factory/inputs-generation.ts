@@ -21,8 +21,13 @@ export const bumpInputsGeneration = (redis: Redis, config: Config, tenantId: str
  * Whether a route with this permission can change a judgment's inputs: every non-read one except
  * the judgment routes themselves (executions and feedback are not inputs; bumping there would
  * retire the cache on every judgment), nor running workflow instances and deciding their
- * approvals (workflow:execute, approval:*: instances are no judgment input either). null is a
- * read (any member, GET /me).
+ * approvals (workflow:execute, approval:*), nor chat (instances, sessions, messages and intent
+ * logs are no judgment's input). null is a read (any member, GET /me).
  */
 export const changesJudgmentInputs = (permission: string | null) =>
-  permission !== null && !permission.endsWith(":read") && !permission.startsWith("judgment:") && permission !== "workflow:execute" && !permission.startsWith("approval:");
+  permission !== null &&
+  !permission.endsWith(":read") &&
+  !permission.startsWith("judgment:") &&
+  permission !== "workflow:execute" &&
+  !permission.startsWith("approval:") &&
+  !permission.startsWith("chat:");

@@ -138,31 +138,9 @@ async function callOnce(endpoint: LlmEndpoint, model: string, messages: Message[
   return { kind: "answer", content, record };
 }
 
-/**
- * One JSON-mode answer for a task other than a judgment (auto rules): the model, then the fallback
- * model after a transport failure. The caller validates the content; `calls` are llm_calls rows.
- */
-export async function completeJson(endpoint: LlmEndpoint, system: string, user: string): Promise<{ content: string | null; error: string | null; calls: LlmCallRecord[] }> {
-  const models = [endpoint.model, ...(endpoint.fallbackModel && endpoint.fallbackModel !== endpoint.model ? [endpoint.fallbackModel] : [])];
-  const messages: Message[] = [
-    { role: "system", content: system },
-    { role: "user", content: user },
-  ];
-  const calls: LlmCallRecord[] = [];
-  for (const [i, model] of models.entries()) {
-    const result = await callOnce(endpoint, model, messages, i + 1, i === 0 ? "primary" : "fallback");
-    calls.push(result.record);
-    if (result.kind === "answer") {
-      result.record.success = true;
-      return { content: result.content, error: null, calls };
-    }
-  }
-  return { content: null, error: calls.at(-1)?.errorMessage ?? "LLM call failed", calls };
-}
-
-function baseMessages(prompt: LlmPrompt): Message[] {
+function baseMessages(prompt: LlmPrompt, instructions: string): Message[] {
   return [
-    { role: "system", content: `${prompt.system}\n\n${LLM_JUDGMENT_INSTRUCTIONS}` },
+    { role: "system", content: `${prompt.system}\n\n${instructions}` },
     ...(prompt.fewShot ?? []).flatMap((e): Message[] => [
       { role: "user", content: e.user },
       { role: "assistant", content: e.assistant },
@@ -178,7 +156,7 @@ const repairMessages = (base: Message[], answer: string, problems: string[]): Me
   { role: "user", content: `That answer is not valid: ${problems.join("; ")}. Answer again with the JSON object only.` },
 ];
 
-function metadataOf(endpoint: LlmEndpoint, calls: LlmCallRecord[], promptTemplateId: string | null, judgment: LlmJudgment | null, retries: number): LlmMetadata {
+function metadataOf(endpoint: LlmEndpoint, calls: LlmCallRecord[], promptTemplateId: string | null, reasoning: string | null, validated: boolean, retries: number): LlmMetadata {
   const sum = (pick: (c: LlmCallRecord) => number) => calls.reduce((total, c) => total + pick(c), 0);
   const costs = calls.map((c) => c.costEstimateUsd);
   return {
@@ -191,21 +169,34 @@ function metadataOf(endpoint: LlmEndpoint, calls: LlmCallRecord[], promptTemplat
     cost_estimate_usd: costs.includes(null) ? null : Math.round(sum((c) => (c.costEstimateUsd ?? 0) * 1e6)) / 1e6,
     latency_ms: sum((c) => c.latencyMs),
     temperature: endpoint.params.temperature ?? null,
-    reasoning_trace: judgment?.reasoning_trace ?? null,
-    validation_passed: judgment !== null,
+    reasoning_trace: reasoning,
+    validation_passed: validated,
     retry_count: retries,
     fallback_used: calls.some((c) => c.metadata.role === "fallback"),
     calls: calls.length,
   };
 }
 
+/** What a JSON answer must be: the instructions appended to the system message, and the parser that checks an answer. */
+export interface JsonAnswerSpec<T> {
+  instructions: string;
+  parse: (content: string) => { ok: true; value: T } | { ok: false; problems: string[] };
+  /** The answer's reasoning, for llm_metadata.reasoning_trace. */
+  reasoning?: (value: T) => string | null;
+}
+
+export type LlmJsonOutcome<T> =
+  | { status: "ok"; value: T; calls: LlmCallRecord[]; metadata: LlmMetadata }
+  | { status: "validation_error"; problems: string[]; calls: LlmCallRecord[]; metadata: LlmMetadata }
+  | { status: "llm_error"; error: string; calls: LlmCallRecord[]; metadata: LlmMetadata };
+
 /**
- * Asks for a judgment. At most three calls: the model; the fallback model after a transport
- * failure; one retry (same model) after an invalid answer. The retry budget is shared, so a
- * second invalid answer ends with validation_error whichever model gave it.
+ * Asks for one JSON answer of `spec`'s shape. At most three calls: the model; the fallback model
+ * after a transport failure; one retry (same model) after an invalid answer. The retry budget is
+ * shared, so a second invalid answer ends with validation_error whichever model gave it.
  */
-export async function judgeWithLlm(endpoint: LlmEndpoint, prompt: LlmPrompt, options: { promptTemplateId?: string } = {}): Promise<LlmJudgmentOutcome> {
-  const base = baseMessages(prompt);
+export async function askLlmForJson<T>(endpoint: LlmEndpoint, prompt: LlmPrompt, spec: JsonAnswerSpec<T>, options: { promptTemplateId?: string } = {}): Promise<LlmJsonOutcome<T>> {
+  const base = baseMessages(prompt, spec.instructions);
   const models = [endpoint.model, ...(endpoint.fallbackModel && endpoint.fallbackModel !== endpoint.model ? [endpoint.fallbackModel] : [])];
   const calls: LlmCallRecord[] = [];
   const templateId = options.promptTemplateId ?? null;
@@ -219,25 +210,42 @@ export async function judgeWithLlm(endpoint: LlmEndpoint, prompt: LlmPrompt, opt
     calls.push(result.record);
     if (result.kind === "failed") {
       if (modelIndex + 1 >= models.length) {
-        return { status: "llm_error", error: result.record.errorMessage ?? "LLM call failed", calls, metadata: metadataOf(endpoint, calls, templateId, null, retries) };
+        return { status: "llm_error", error: result.record.errorMessage ?? "LLM call failed", calls, metadata: metadataOf(endpoint, calls, templateId, null, false, retries) };
       }
       modelIndex += 1;
       role = "fallback";
       messages = base;
       continue;
     }
-    const answer = parseLlmJudgment(result.content);
+    const answer = spec.parse(result.content);
     if (answer.ok) {
       result.record.success = true;
-      return { status: "ok", judgment: answer.judgment, calls, metadata: metadataOf(endpoint, calls, templateId, answer.judgment, retries) };
+      return { status: "ok", value: answer.value, calls, metadata: metadataOf(endpoint, calls, templateId, spec.reasoning?.(answer.value) ?? null, true, retries) };
     }
     result.record.validationError = true;
     result.record.errorMessage = endpoint.redact(answer.problems.join("; ")).slice(0, SUMMARY_CHARS);
     if (retries >= 1) {
-      return { status: "validation_error", problems: answer.problems, calls, metadata: metadataOf(endpoint, calls, templateId, null, retries) };
+      return { status: "validation_error", problems: answer.problems, calls, metadata: metadataOf(endpoint, calls, templateId, null, false, retries) };
     }
     retries += 1;
     role = "retry";
     messages = repairMessages(base, result.content, answer.problems);
   }
+}
+
+const JUDGMENT_ANSWER: JsonAnswerSpec<LlmJudgment> = {
+  instructions: LLM_JUDGMENT_INSTRUCTIONS,
+  parse: (content) => {
+    const parsed = parseLlmJudgment(content);
+    return parsed.ok ? { ok: true, value: parsed.judgment } : parsed;
+  },
+  reasoning: (judgment) => judgment.reasoning_trace ?? null,
+};
+
+/** Asks for a judgment (askLlmForJson() with the judgment's answer shape). */
+export async function judgeWithLlm(endpoint: LlmEndpoint, prompt: LlmPrompt, options: { promptTemplateId?: string } = {}): Promise<LlmJudgmentOutcome> {
+  const outcome = await askLlmForJson(endpoint, prompt, JUDGMENT_ANSWER, options);
+  if (outcome.status !== "ok") return outcome;
+  const { value, ...rest } = outcome;
+  return { ...rest, judgment: value };
 }

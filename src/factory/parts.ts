@@ -2,6 +2,8 @@ import { createRouter } from "../platform/router";
 import { DAILY, defineParts, EVERY_MINUTE } from "../platform/system";
 import { auditRoutes } from "./audit.routes";
 import { autoRuleRoutes } from "./auto-rules.routes";
+import { chatMessageRoutes } from "./chat-messages.routes";
+import { chatSessionRoutes } from "./chat-sessions.routes";
 import { checkConnectorHealth } from "./connector-health";
 import { connectorQueryRoutes } from "./connector-query.routes";
 import { connectorRoutes } from "./connectors.routes";
@@ -49,7 +51,9 @@ router
   .route("/", workflowInstanceRoutes)
   .route("/", learningSampleRoutes)
   .route("/", autoRuleRoutes)
-  .route("/", trainingJobRoutes);
+  .route("/", trainingJobRoutes)
+  .route("/", chatSessionRoutes)
+  .route("/", chatMessageRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({

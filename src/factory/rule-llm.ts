@@ -1,4 +1,4 @@
-import { completeJson, type LlmCallRecord } from "./llm-client";
+import { askLlmForJson, type JsonAnswerSpec, type LlmCallRecord } from "./llm-client";
 import type { LlmEndpoint } from "./llm-settings";
 import type { LabeledSample } from "./rule-learning";
 
@@ -13,12 +13,28 @@ import type { LabeledSample } from "./rule-learning";
 export const PROMPT_SAMPLES = 60;
 const MAX_SCRIPT = 16 * 1024;
 
-const SYSTEM = `You write judgment rules for a manufacturing platform in the Rhai scripting language.
-Answer with one JSON object only: {"script": "<Rhai source>"}.
+const SYSTEM = `You write judgment rules for a manufacturing platform in the Rhai scripting language.`;
+
+/** The answer: one JSON object holding the script, checked before anything compiles it. */
+const RULE_ANSWER: JsonAnswerSpec<string> = {
+  instructions: `Answer with one JSON object only: {"script": "<Rhai source>"}.
 The script defines exactly one function, named llm_rule. Its parameters are top-level keys of the input
 (for example metrics, context); it reads numbers such as metrics.defect_rate and returns a map
 #{ result: "normal" | "warning" | "critical", confidence: <0..1 float>, explanation: "<why>" }.
-Use only if/else, comparisons, && and ||, let and float literals (write 0.07, 1.0). No loops, no other functions.`;
+Use only if/else, comparisons, && and ||, let and float literals (write 0.07, 1.0). No loops, no other functions.`,
+  parse: (content) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(content);
+    } catch {
+      return { ok: false, problems: ["the answer is not JSON"] };
+    }
+    const script = parsed && typeof parsed === "object" ? (parsed as { script?: unknown }).script : undefined;
+    if (typeof script !== "string" || !script.trim()) return { ok: false, problems: ["the answer has no script"] };
+    if (script.length > MAX_SCRIPT) return { ok: false, problems: [`the script is longer than ${MAX_SCRIPT} characters`] };
+    return { ok: true, value: script };
+  },
+};
 
 export function rulePrompt(samples: readonly LabeledSample[], instructions: string | undefined): { system: string; user: string } {
   const shown = samples.slice(0, PROMPT_SAMPLES).map((s) => JSON.stringify({ input: s.input, label: s.label }));
@@ -34,19 +50,13 @@ export function rulePrompt(samples: readonly LabeledSample[], instructions: stri
 
 export type LlmRule = { ok: true; script: string; calls: LlmCallRecord[] } | { ok: false; error: string; calls: LlmCallRecord[] };
 
-/** Asks for a rule; `error` says why there is none (transport failure, or an answer without a script), never the reply text. */
+/**
+ * Asks for a rule (askLlmForJson: the fallback model after a transport failure, one retry after an
+ * answer without a usable script); `error` says why there is none, never the reply text.
+ */
 export async function askForRule(endpoint: LlmEndpoint, samples: readonly LabeledSample[], instructions?: string): Promise<LlmRule> {
-  const prompt = rulePrompt(samples, instructions);
-  const answer = await completeJson(endpoint, prompt.system, prompt.user);
-  if (answer.content === null) return { ok: false, error: answer.error ?? "LLM call failed", calls: answer.calls };
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(answer.content);
-  } catch {
-    return { ok: false, error: "the LLM's answer is not JSON", calls: answer.calls };
-  }
-  const script = parsed && typeof parsed === "object" ? (parsed as { script?: unknown }).script : undefined;
-  if (typeof script !== "string" || !script.trim()) return { ok: false, error: "the LLM's answer has no script", calls: answer.calls };
-  if (script.length > MAX_SCRIPT) return { ok: false, error: `the LLM's script is longer than ${MAX_SCRIPT} characters`, calls: answer.calls };
-  return { ok: true, script, calls: answer.calls };
+  const outcome = await askLlmForJson(endpoint, rulePrompt(samples, instructions), RULE_ANSWER);
+  if (outcome.status === "ok") return { ok: true, script: outcome.value, calls: outcome.calls };
+  const error = outcome.status === "llm_error" ? outcome.error : `the LLM's answer has no usable script: ${outcome.problems.join("; ")}`;
+  return { ok: false, error, calls: outcome.calls };
 }

@@ -13,7 +13,8 @@ import type { AddressInfo } from "node:net";
  *
  * Behaviours: good, slow (waits `delay`, default 5000 ms, then good), not_json, bad_schema,
  * no_choices, rhai_rule (an auto rule: `feature` above `threshold` is critical), rhai_broken (a
- * rule that does not compile), http_<status>. Every request is recorded; GET /__calls?scenario=<id> lists them.
+ * rule that does not compile), http_<status>. A good answer to an intent prompt (the system message holds the chat's
+ * `Task: chat-intent-classification` line) is intentAnswer()'s, deterministic like the rest. Every request is recorded; GET /__calls?scenario=<id> lists them.
  * A wrong key gets 401 with the key echoed in the message, as OpenAI does, so tests can check
  * that the client never passes reply text on.
  */
@@ -51,6 +52,50 @@ function goodAnswer(model: string, options: Record<string, string>) {
     evidence: { data_refs: [{ table: "fact_daily_defect", filter: "line='L01'" }], urls: ["https://bi-dashboard/defect-trend/L01"] },
     reasoning_trace: "defect_rate 0.073 > target 0.05",
   });
+}
+
+const INTENT_TASK = "Task: chat-intent-classification";
+/** What the test "model" answers with, so a test can tell its classification from the rules'. */
+export const LLM_INTENT_CONFIDENCE = 0.97;
+
+const day = (iso: string, offset: number) => new Date(Date.parse(`${iso}T00:00:00Z`) + offset * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * A stand-in for a model reading an operator's message: keyword rules of its own (not the app's),
+ * dates against the "Today is YYYY-MM-DD" line of the prompt, names in quotes or next to the
+ * word "rule"/"룰" and "workflow"/"워크플로우". It understands
+ * "품질" and "quality" as the defect rate, which the app's rules do not, so a test can see whose
+ * classification was used.
+ */
+export function intentAnswer(text: string, today: string) {
+  const slots: Record<string, unknown> = {};
+  const line = /\b[Ll](\d{2})\b/.exec(text) ?? /(\d)\s*번\s*라인/.exec(text) ?? /\bline (\d)\b/i.exec(text);
+  if (line) slots.line_code = `L${line[1]!.padStart(2, "0")}`;
+  if (/어제|yesterday/i.test(text)) slots.date_range = { start: day(today, -1), end: day(today, -1) };
+  if (/지난\s*주|last week/i.test(text)) {
+    const monday = day(today, -((new Date(`${today}T00:00:00Z`).getUTCDay() + 6) % 7));
+    slots.date_range = { start: day(monday, -7), end: day(monday, -1) };
+  }
+  const quoted = /["“]([^"”]+)["”]/.exec(text)?.[1];
+  const number = /(\d+(?:\.\d+)?)\s*%/.exec(text);
+  let intent = "unknown";
+  const rule = quoted ?? /\brule (\S+)/i.exec(text)?.[1] ?? /(\S+)\s*룰/.exec(text)?.[1];
+  const workflow = quoted ?? /\b(?:run|start) (?:the )?(\S+) workflow/i.exec(text)?.[1] ?? /^(.+?)\s*워크플로우/.exec(text)?.[1];
+  if (/설명|explain/i.test(text) && rule) [intent, slots.rule] = ["explain_rule", rule];
+  else if (/워크플로우|workflow/i.test(text) && workflow) [intent, slots.workflow] = ["run_workflow", workflow];
+  else if (/심각|critical/i.test(text)) intent = "list_critical_judgments";
+  else if (/판단해|judge/i.test(text) && number) [intent, slots.kpi, slots.value] = ["run_judgment", "defect_rate", Number(number[1]) / 100];
+  else if (/oee/i.test(text)) [intent, slots.kpi] = ["check_oee", "oee"];
+  else if (/불량|품질|defect|quality/i.test(text)) [intent, slots.kpi] = ["query_defect_rate", "defect_rate"];
+  return JSON.stringify({ intent, confidence: intent === "unknown" ? 0.3 : LLM_INTENT_CONFIDENCE, slots });
+}
+
+function intentPrompt(messages: Message[]): { text: string; today: string } | null {
+  const system = messages.find((m) => m.role === "system" && typeof m.content === "string" && m.content.includes(INTENT_TASK));
+  if (!system) return null;
+  const today = /Today is (\d{4}-\d{2}-\d{2})/.exec(system.content as string)?.[1] ?? new Date().toISOString().slice(0, 10);
+  const user = messages.findLast((m) => m.role === "user");
+  return { text: typeof user?.content === "string" ? user.content : "", today };
 }
 
 export async function startOpenAiServer() {
@@ -115,9 +160,10 @@ export async function startOpenAiServer() {
     const status = behaviour.startsWith("http_") ? Number(behaviour.slice(5)) : 200;
     record(behaviour, status);
     const options = scenario ?? {};
+    const intent = intentPrompt(messages);
     switch (behaviour) {
       case "good":
-        return complete(res, model, messages, goodAnswer(model, options));
+        return complete(res, model, messages, intent ? intentAnswer(intent.text, intent.today) : goodAnswer(model, options));
       case "slow": {
         const timer = setTimeout(() => {
           timers.delete(timer);

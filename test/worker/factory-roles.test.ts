@@ -63,6 +63,10 @@ const BODIES: Record<string, () => unknown> = {
   "POST /api/v1/factory/learning/auto-rules": () => ({ rulesetId: crypto.randomUUID(), method: "pattern_mining" }),
   "POST /api/v1/factory/learning/auto-rules/{id}/reject": () => ({ reason: "matrix" }),
   "POST /api/v1/factory/learning/training-jobs": () => ({ jobType: "embedding_update", trainingConfig: {} }),
+  "POST /api/v1/factory/chat/sessions": () => ({ title: "matrix" }),
+  "PATCH /api/v1/factory/chat/sessions/{id}": () => ({ title: "matrix" }),
+  "POST /api/v1/factory/chat/messages": () => ({ sessionId: crypto.randomUUID(), content: "L01 불량률 어때?" }),
+  "POST /api/v1/factory/chat/intents/{id}/feedback": () => ({ feedbackScore: 5 }),
 };
 
 async function factoryOperations(): Promise<Operation[]> {

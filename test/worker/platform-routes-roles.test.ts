@@ -288,6 +288,15 @@ const MATRIX: Record<string, Case> = {
   "GET /api/v1/factory/learning/training-jobs": { refused: all() },
   "GET /api/v1/factory/learning/training-jobs/{id}": { refused: all() },
   "POST /api/v1/factory/learning/training-jobs/{id}/cancel": { refused: all() },
+  // Chat (docs/factory-chat.md): chat:* permissions of the users row, so here every one is refused.
+  "POST /api/v1/factory/chat/sessions": { refused: all(), body: { title: "matrix" } },
+  "GET /api/v1/factory/chat/sessions": { refused: all() },
+  "GET /api/v1/factory/chat/sessions/{id}": { refused: all() },
+  "PATCH /api/v1/factory/chat/sessions/{id}": { refused: all(), body: { title: "matrix" } },
+  "DELETE /api/v1/factory/chat/sessions/{id}": { refused: all() },
+  "GET /api/v1/factory/chat/sessions/{id}/messages": { refused: all() },
+  "POST /api/v1/factory/chat/messages": { refused: all(), body: { sessionId: crypto.randomUUID(), content: "L01 불량률 어때?" } },
+  "POST /api/v1/factory/chat/intents/{id}/feedback": { refused: all(), body: { feedbackScore: 5 } },
 };
 
 interface Operation {
