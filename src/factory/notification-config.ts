@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { WEBHOOK_SECRET_PATTERN } from "../platform/standard-webhooks";
+import { KEPT_SECRET } from "./tenant-secrets";
 
 const LOOPBACK = new Set(["127.0.0.1", "localhost", "[::1]"]);
 
@@ -22,7 +23,8 @@ export const NotificationConfig = z
       .url({ protocol: /^https?$/ })
       .max(2048)
       .refine(httpsOrLoopback, "must be https:// (http:// only on loopback)"),
-    webhook_secret: z.string().regex(WEBHOOK_SECRET_PATTERN, "must be whsec_ followed by the base64 of 24 to 64 random bytes"),
+    // KEPT_SECRET: a client sending back the settings it read keeps the stored secret (tenant-secrets.ts).
+    webhook_secret: z.union([z.literal(KEPT_SECRET), z.string().regex(WEBHOOK_SECRET_PATTERN, "must be whsec_ followed by the base64 of 24 to 64 random bytes")]),
     email_enabled: z.boolean(),
     slack_webhook_url: z.url({ protocol: /^https$/ }).max(2048),
   })

@@ -19,6 +19,7 @@ import { MonitoringThresholds } from "./monitors";
 import { NotificationConfig } from "./notification-config";
 import { DataRetention } from "./retention-sql";
 import { insertUser, shownUser } from "./user-sql";
+import { settingsKeepingSecrets, shownTenant } from "./tenant-secrets";
 import { NewUserInput, User } from "./users.routes";
 
 /**
@@ -137,6 +138,10 @@ const changeOwn = factoryRoute({
 const byCreation = keyset([tenants.createdAt, tenants.id], "asc");
 
 /** The tenant state transitions: from → to. */
+/** A PATCH's columns, its settings keeping each secret sent back as KEPT_SECRET (tenant-secrets.ts). */
+const withKeptSecrets = <P extends { settings?: Record<string, unknown> }>(patch: P) =>
+  patch.settings === undefined ? patch : { ...patch, settings: settingsKeepingSecrets(patch.settings) };
+
 const MOVES = { suspend: { from: "active", to: "suspended" }, activate: { from: "suspended", to: "active" } } as const;
 
 export const tenantRoutes = createRouter()
@@ -155,7 +160,7 @@ export const tenantRoutes = createRouter()
     const first = changedRows(users, adminRows)[0];
     // max_users 0 leaves no seat even for the first admin: nothing is kept.
     if (!first) throw new ApiError(409, "max_users_reached", "max_users 0 leaves no seat for the tenant's first admin", { maxUsers: tenant.maxUsers });
-    return c.json({ tenant, admin: shownUser(first) }, 201);
+    return c.json({ tenant: shownTenant(tenant), admin: shownUser(first) }, 201);
   })
   .openapi(listTenants, async (c) => {
     const { db } = c.var;
@@ -169,43 +174,43 @@ export const tenantRoutes = createRouter()
         .limit(q.limit + 1),
     ] as const);
     const page = byCreation.page(rows, q.limit);
-    return c.json({ items: page.items.map((r) => r.tenant), nextCursor: page.nextCursor }, 200);
+    return c.json({ items: page.items.map((r) => shownTenant(r.tenant)), nextCursor: page.nextCursor }, 200);
   })
   .openapi(getTenant, async (c) => {
     const { db } = c.var;
     const { id } = c.req.valid("param");
     const [rows] = await runAs(db, platformOperator(c.var.principal), [db.select().from(tenants).where(eq(tenants.id, id))] as const);
     if (!rows[0]) throw notFound(`tenant ${id}`);
-    return c.json(rows[0], 200);
+    return c.json(shownTenant(rows[0]), 200);
   })
   .openapi(changeTenant, async (c) => {
     const { db } = c.var;
     const { id } = c.req.valid("param");
     const where = eq(tenants.id, id);
-    const change = db.update(tenants).set(c.req.valid("json")).where(where).returning();
+    const change = db.update(tenants).set(withKeptSecrets(c.req.valid("json"))).where(where).returning();
     const [rows] = await runAs(db, platformOperator(c.var.principal), [
       audited(db, operatorActor(c), { action: "update", resourceType: "tenant", table: tenants, tenantId: id, where, change }),
     ] as const);
     const tenant = changedRows(tenants, rows)[0];
     if (!tenant) throw notFound(`tenant ${id}`);
     await bumpInputsGeneration(c.var.redis, c.var.config, id);
-    return c.json(tenant, 200);
+    return c.json(shownTenant(tenant), 200);
   })
-  .openapi(suspendTenant, async (c) => c.json(await moveTo(c, c.req.valid("param").id, "suspend"), 200))
-  .openapi(activateTenant, async (c) => c.json(await moveTo(c, c.req.valid("param").id, "activate"), 200))
+  .openapi(suspendTenant, async (c) => c.json(shownTenant(await moveTo(c, c.req.valid("param").id, "suspend")), 200))
+  .openapi(activateTenant, async (c) => c.json(shownTenant(await moveTo(c, c.req.valid("param").id, "activate")), 200))
   .openapi(getOwn, async (c) => {
     const { db } = c.var;
     const tenantId = tenantOf(c.var.principal!);
     const [rows] = await runFactory(c, getOwn, [db.select().from(tenants).where(eq(tenants.id, tenantId))] as const);
-    return c.json(rows[0]!, 200);
+    return c.json(shownTenant(rows[0]!), 200);
   })
   .openapi(changeOwn, async (c) => {
     const { db } = c.var;
     const tenantId = tenantOf(c.var.principal!);
     const where = eq(tenants.id, tenantId);
-    const change = db.update(tenants).set(c.req.valid("json")).where(where).returning();
+    const change = db.update(tenants).set(withKeptSecrets(c.req.valid("json"))).where(where).returning();
     const [rows] = await runFactory(c, changeOwn, [audited(db, userActor(c), { action: "update", resourceType: "tenant", table: tenants, tenantId, where, change })] as const);
-    return c.json(changedRows(tenants, rows)[0]!, 200);
+    return c.json(shownTenant(changedRows(tenants, rows)[0]!), 200);
   });
 
 /** A conditional state change (from → to) with the current state read in the same batch: 404 or 409 when it did not apply. */

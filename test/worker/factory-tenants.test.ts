@@ -136,4 +136,42 @@ describe("factory tenant (its own admins)", () => {
     expect(refused.body.permission).toBe("tenant:read");
     await one(refused.requestId);
   });
+
+  it("never answers with a settings secret; sending back what it read keeps them, leaving them out removes them", async () => {
+    const { tenantId, admin } = await createdTenant();
+    const webhookSecret = `whsec_${btoa("a webhook secret of 32 bytes!!!!")}`;
+    const settings = { locale: "ko-KR", llm_config: { model: "m", api_key: "sk-tenant-secret" }, notification_config: { webhook_url: "https://alarms.example/hook", webhook_secret: webhookSecret } };
+    const stored = async () => {
+      const [rows] = await runAs(db, as(tenantId, admin.userId), [db.execute<{ settings: Record<string, any> }>(sql`select settings from factory.tenants where id = ${tenantId}::uuid`)] as const);
+      return rows.rows[0]!.settings;
+    };
+    const answers: CallResult[] = [];
+    answers.push(await call("PATCH", "/api/v1/factory/tenant", { token: admin.bearer, body: { settings } }));
+    answers.push(await call("GET", "/api/v1/factory/tenant", { token: admin.bearer }));
+    answers.push(await call("GET", `/api/v1/factory/platform/tenants/${tenantId}`, { token: await operatorBearer() }));
+    answers.push(await call("GET", "/api/v1/factory/platform/tenants?limit=100", { token: await operatorBearer() }));
+    for (const a of answers) {
+      expect(a.status).toBe(200);
+      expect(JSON.stringify(a.body)).not.toContain("sk-tenant-secret");
+      expect(JSON.stringify(a.body)).not.toContain(webhookSecret);
+    }
+    const read = answers[1]!.body.settings;
+    expect(read).toMatchObject({ locale: "ko-KR", llm_config: { model: "m", api_key: "(kept secret)" }, notification_config: { webhook_secret: "(kept secret)" } });
+
+    // Sent back as read (another member changed): the secrets stay as stored.
+    const again = await call("PATCH", "/api/v1/factory/tenant", { token: admin.bearer, body: { settings: { ...read, locale: "en-US" } } });
+    expect(again.status).toBe(200);
+    expect(again.body.settings.llm_config.api_key).toBe("(kept secret)");
+    await one(again.requestId);
+    expect(await stored()).toMatchObject({ locale: "en-US", llm_config: { api_key: "sk-tenant-secret" }, notification_config: { webhook_secret: webhookSecret } });
+
+    // A new value replaces; a member left out goes.
+    await call("PATCH", `/api/v1/factory/platform/tenants/${tenantId}`, { token: await operatorBearer(), body: { settings: { llm_config: { model: "m", api_key: "sk-rotated" }, notification_config: { webhook_url: "https://alarms.example/hook" } } } });
+    const after = await stored();
+    expect(after.llm_config.api_key).toBe("sk-rotated");
+    expect(after.notification_config).not.toHaveProperty("webhook_secret");
+    // KEPT with nothing stored keeps nothing: no placeholder is ever stored.
+    await call("PATCH", "/api/v1/factory/tenant", { token: admin.bearer, body: { settings: { notification_config: { webhook_secret: "(kept secret)" } } } });
+    expect((await stored()).notification_config).toEqual({});
+  });
 });
