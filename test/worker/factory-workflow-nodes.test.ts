@@ -197,7 +197,7 @@ describe("DEPLOY node", () => {
   it("requests a draft deployment as the actor, audited with the instance's trace id, in one round trip; four eyes still hold", async () => {
     const { admin, approver, rs } = await rulesetWithVersions();
     const inst = await instanceOf(admin);
-    const run = await runNode(deployNode, inst, { ruleset_id: rs.id, version: "$.input.version", canary_pct: 0.2 }, { input: { version: 2 } });
+    const run = await runNode(deployNode, inst, { ruleset_id: rs.id, version: 2, canary_pct: 0.2 });
     expect(run.error).toBeNull();
     expect(run.result).toMatchObject({ rulesetId: rs.id, version: 2, status: "draft", canaryPct: 0.2, requestedBy: admin.userId, approverId: null });
     expect(run.result.changelog).toContain(inst.instanceId);
