@@ -100,7 +100,7 @@ const ActionConfig = z
         z
           .string()
           .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be an HTTP header name")
-          .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by the ACTION itself"),
+          .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by the engine (the Standard Webhooks signature and the body)"),
         z.string().max(4096),
       )
       .optional(),
