@@ -13,7 +13,7 @@ import { runAs } from "../../src/platform/db";
 import { as, db, seedTenant, seedUser, type FactoryUser } from "./factory-helpers";
 import { BASE, callKept, leaksIn, pgSource, searchForSecrets } from "./factory-connectors-helpers";
 import { defectInput, execute, seedRuleset, seedWorkflow } from "./factory-judgments-helpers";
-import { auditRows, deploy, move, ruleset, thresholds, version } from "./factory-rules-helpers";
+import { auditRows, deploy, move, rulesetWithVersions, thresholds } from "./factory-rules-helpers";
 import { DEFECT_RATE_SCRIPT } from "./factory-judgments-helpers";
 import { roundTrips, testEnv } from "./helpers";
 
@@ -182,16 +182,6 @@ describe("JUDGMENT node", () => {
     expect(notObject.details).toMatchObject({ errors: [{ pointer: "/config/input_mapping" }] });
   });
 });
-
-/** A tenant with a ruleset of two compiled versions (§5.2 thresholds, then others), its admin and an approver. */
-async function rulesetWithVersions() {
-  const { tenantId, admin } = await seedTenant();
-  const approver = await seedUser(tenantId, "approver");
-  const rs = await ruleset(admin);
-  await version(admin, rs.id);
-  await version(admin, rs.id, thresholds(1.3, 1.1));
-  return { tenantId, admin, approver, rs };
-}
 
 describe("DEPLOY node", () => {
   it("requests a draft deployment as the actor, audited with the instance's trace id, in one round trip; four eyes still hold", async () => {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { nodeRequestId } from "../../src/factory/workflow-context";
-import { seedTenant, seedUser, type FactoryUser } from "./factory-helpers";
+import { seedTenant, type FactoryUser } from "./factory-helpers";
 import { BASE as CONNECTORS, callKept, leaksIn, pgSource, searchForSecrets } from "./factory-connectors-helpers";
 import { DEFECT_RATE_SCRIPT, defectInput, execute as judge, seedRuleset } from "./factory-judgments-helpers";
 import { BASE as MCP, freshKey, registered, serverBody } from "./factory-mcp-helpers";
-import { deploy, move, ruleset, thresholds, version } from "./factory-rules-helpers";
+import { deploy, move, rulesetWithVersions, thresholds } from "./factory-rules-helpers";
 import { call, roundTrips } from "./helpers";
 import { ended, insertWorkflow, logsOf, started } from "./factory-workflow-helpers";
 
@@ -21,16 +21,6 @@ async function connector(admin: FactoryUser) {
   const res = await callKept("POST", CONNECTORS, { token: admin.bearer, body: { name: `c-${crypto.randomUUID()}`, type: "postgres", ...pgSource() } });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body.id as string;
-}
-
-/** A ruleset of two compiled versions (§5.2 thresholds, then stricter ones), its admin and an approver. */
-async function rulesetWithVersions() {
-  const { tenantId, admin } = await seedTenant();
-  const approver = await seedUser(tenantId, "approver");
-  const rs = await ruleset(admin);
-  await version(admin, rs.id);
-  await version(admin, rs.id, thresholds(1.3, 1.1));
-  return { admin, approver, rs };
 }
 
 /** Runs a workflow to its end and checks it COMPLETED with every node's log row COMPLETED. */
