@@ -5,7 +5,7 @@ import { servicePrincipal, type Principal } from "../platform/auth";
 import type { Bindings } from "../platform/context";
 import { backgroundDatabase, runAs, type Database } from "../platform/db";
 import { NODE_HANDLERS } from "./workflow-nodes";
-import { approvalConfig, approvalOutcome, type Decision } from "./workflow-nodes/approval";
+import { approvalConfig, approvalEventType, approvalOutcome, type Decision } from "./workflow-nodes/approval";
 import { branchesOf } from "./workflow-nodes/parallel";
 import { waitTarget } from "./workflow-nodes/wait";
 import { asNodeError, decodeNodeError, encodeNodeError, NodeError } from "./workflow-errors";
@@ -35,9 +35,6 @@ export interface InstanceParams {
   actorUserId: string | null;
   traceId: string;
 }
-
-/** The event an approval decision sends to the instance waiting at node `nodeId`. */
-export const approvalEventType = (nodeId: string) => `approval_${nodeId}`;
 
 /** Step timeouts are the node's own plus this, so the node's own timeout (a logged TIMEOUT) fires first. */
 const STEP_GRACE_MS = 15_000;

@@ -1,5 +1,8 @@
 import { nodeConfig } from "./config";
 
+/** The event an approval decision sends to the instance waiting at node `nodeId` (the route sends it, the engine waits for it). */
+export const approvalEventType = (nodeId: string) => `approval_${nodeId}`;
+
 /** What the decision event carries and the node's result holds. */
 export interface Decision {
   decision: "approved" | "rejected" | "timed_out";
