@@ -10,11 +10,11 @@ import { json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
 import { pageOf, PageQuery, uuidParams } from "../platform/schemas";
 import { columnsOf, rowSchema } from "../platform/table-schema";
-import { factoryRoute, runFactory, tenantOf, type FactoryAccess } from "./access";
+import { factoryRoute, runFactory, type FactoryAccess } from "./access";
 import { changedRows, userActor } from "./audit";
 import { INSTANCE_STATUSES, workflowExecutionLogs, workflowInstances } from "./schema";
 import { approvalEventType } from "./workflow-engine";
-import { approvalStatements, CONTROLS, controlStatements, currentNodeId, instanceLogs, instanceRow, startStatements, workflowVisible, type ControlName } from "./workflow-instance-sql";
+import { approvalStatements, CONTROLS, controlStatements, currentNodeId, instanceLogs, instanceRow, workflowVisible, type ControlName } from "./workflow-instance-sql";
 import { startAsCaller, workflowBinding } from "./workflow-start";
 
 /** Workflow execution routes (docs/factory-workflows.md, "Execution"): execute, instances, controls, approvals. */
