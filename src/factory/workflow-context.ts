@@ -11,16 +11,8 @@ import type { NodeContext } from "./workflow-nodes/types";
  */
 export const nodeRequestId = (instanceId: string, nodeId: string) => `wf-${instanceId}-${nodeId}`;
 
-export interface NodeScope {
-  tenantId: string;
-  actorUserId: string | null;
-  workflowId: string;
-  instanceId: string;
-  nodeId: string;
-  traceId: string;
-  variables: RuntimeVariables;
-  signal: AbortSignal;
-}
+/** What a node's context is made of: the instance's identity, the node, its variables and deadline. */
+export type NodeScope = Pick<NodeContext, "tenantId" | "actorUserId" | "workflowId" | "instanceId" | "nodeId" | "traceId" | "signal"> & { variables: RuntimeVariables };
 
 /**
  * The instance's actor as row-level security sees them: the user and tenant, no token roles (the
@@ -29,7 +21,10 @@ export interface NodeScope {
  */
 export const actorPrincipal = (tenantId: string, actorUserId: string | null): Principal => ({ userId: actorUserId ?? "", tenantId, roles: [], permissions: [] });
 
-/** The NodeContext a handler runs with: everything it reads or writes is the instance's tenant's, as its actor. */
+/**
+ * The NodeContext a handler runs with, for the engine and for tests alike: everything it reads or
+ * writes is the instance's tenant's, as its actor, under the node's own request id.
+ */
 export function nodeContextFor(env: Bindings, scope: NodeScope): NodeContext {
   const { db } = backgroundDatabase(env, "workflow-node", nodeRequestId(scope.instanceId, scope.nodeId));
   const principal = actorPrincipal(scope.tenantId, scope.actorUserId);

@@ -56,12 +56,26 @@ export const RetryPolicy = z
 
 // Node configs, one per type (the contract's "Node configs (v1)").
 
-const DataConfig = z.object({ connector_id: Uuid, query: Text(20_000), params: Mapping.optional(), max_rows: z.number().int().min(1).max(10_000).optional() }).strict();
+/**
+ * A DATA parameter: a scalar the connector binds (never spliced into SQL), or a path to one. The
+ * DATA handler checks the resolved values with this same schema.
+ */
+export const ParamValue = z.union([z.string().max(10_000), z.number(), z.boolean(), z.null()], { error: "must be a string, number, boolean or null (or a path to one)" });
+const DataConfig = z
+  .object({
+    connector_id: Uuid,
+    query: Text(20_000),
+    params: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a placeholder name"), ParamValue).refine((p) => Object.keys(p).length <= 100, "at most 100 parameters").optional(),
+    max_rows: z.number().int().min(1).max(10_000).optional(),
+  })
+  .strict();
 
 export const BI_OPS = ["count", "sum", "avg", "min", "max", "p50", "p95", "p99", "rate", "distinct_count"] as const;
 const Aggregate = z
   .object({ name: Name, op: z.enum(BI_OPS), field: Text(128).optional(), where: z.record(z.string().max(128), z.unknown()).optional() })
-  .strict();
+  .strict()
+  .refine((a) => a.op === "count" || a.op === "rate" || a.field !== undefined, { path: ["field"], message: "this op needs the field it aggregates" })
+  .refine((a) => a.op !== "rate" || a.where !== undefined, { path: ["where"], message: "rate is the share of rows matching where: give where" });
 const BiConfig = z
   .object({ source: z.string().startsWith("$.", "must be a path ($.…) to an array of objects"), group_by: z.array(Text(128)).max(10).optional(), aggregates: z.array(Aggregate).min(1).max(50) })
   .strict();
@@ -70,11 +84,26 @@ const JudgmentConfig = z.object({ ruleset_id: Uuid, method: z.enum(["rule_only",
 
 const McpConfig = z.object({ server_id: Uuid, tool: Text(128), arguments: Mapping.optional() }).strict();
 
+/** The hosts an ACTION may call over plain http (development and tests); anything else is https. */
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
+/** Headers the ACTION sets itself: a config may not replace them. */
+export const RESERVED_HEADERS = new Set(["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "host", "content-length"]);
 const ActionConfig = z
   .object({
-    url: z.url({ protocol: /^https?$/ }).max(2048),
+    url: z
+      .url({ protocol: /^https?$/ })
+      .max(2048)
+      .refine((u) => u.startsWith("https:") || LOOPBACK.has(new URL(u).hostname), "must be https (http only to localhost, 127.0.0.1 or [::1])"),
     method: z.enum(["POST", "PUT", "PATCH"]).optional(),
-    headers: z.record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be an HTTP header name"), z.string().max(4096)).optional(),
+    headers: z
+      .record(
+        z
+          .string()
+          .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be an HTTP header name")
+          .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by the engine (the Standard Webhooks signature and the body)"),
+        z.string().max(4096),
+      )
+      .optional(),
     body: z.unknown().optional(),
     kind: z.enum(["webhook", "notification"]).optional(),
   })
@@ -100,13 +129,17 @@ const ParallelConfig = z
   .object({ branches: z.array(z.object({ name: Name, nodes: z.array(NodeId).min(1).max(50) }).strict()).min(1).max(20), join: z.literal("all").optional() })
   .strict();
 
-const DeployConfig = z.object({ ruleset_id: Uuid, version: z.number().int().min(1), canary_pct: z.number().min(0).max(100).optional() }).strict();
-const RollbackConfig = z.object({ ruleset_id: Uuid, to_version: z.number().int().min(1).optional() }).strict();
+/** canary_pct is part 1's share (0.1 = 10%), as POST /rules/rulesets/{id}/deploy takes it. */
+const DeployConfig = z
+  .object({ ruleset_id: Uuid, version: z.number().int().min(1).max(2_147_483_647), canary_pct: z.number().gt(0).max(1).optional(), changelog: z.string().trim().min(1).max(10_000).optional() })
+  .strict();
+const RollbackConfig = z.object({ ruleset_id: Uuid, to_version: z.number().int().min(1).max(2_147_483_647).optional() }).strict();
 const SimulateConfig = z
-  .object({ ruleset_id: Uuid, version: z.number().int().min(1), sample: z.object({ limit: z.number().int().min(1).max(1000).optional(), since: Instant.optional() }).strict().optional() })
+  .object({ ruleset_id: Uuid, version: z.number().int().min(1).max(2_147_483_647), sample: z.object({ limit: z.number().int().min(1).max(1000).optional(), since: Instant.optional() }).strict().optional() })
   .strict();
 
 /** What a COMPENSATION node does to undo its target: one of these node types with its config. */
+export const COMPENSATING_TYPES = ["ACTION", "MCP", "ROLLBACK", "DEPLOY"] as const satisfies readonly NodeType[];
 const Undo = z.discriminatedUnion("type", [
   z.object({ type: z.literal("ACTION"), config: ActionConfig }).strict(),
   z.object({ type: z.literal("MCP"), config: McpConfig }).strict(),

@@ -3,6 +3,7 @@ import { canonicalize, sha256Hex } from "../platform/canonical-json";
 import { compile, run, type Program } from "./rhai";
 import type { Expr } from "./rhai/ast";
 import { walk } from "./rhai/walk";
+import { parsePath } from "./workflow-paths";
 import {
   DslEnvelope,
   VARIABLE_TYPES,
@@ -91,25 +92,9 @@ interface Scope {
   nodes: ReadonlySet<string>;
 }
 
-const PATH_SEGMENT = /\.([A-Za-z0-9_-]+)|\[(\d{1,9})\]/y;
-
-/** The segments of a `$.` path, or null when it is no path of the documented syntax. */
-export function pathSegments(path: string): (string | number)[] | null {
-  if (!path.startsWith("$.")) return null;
-  const segments: (string | number)[] = [];
-  PATH_SEGMENT.lastIndex = 1;
-  while (PATH_SEGMENT.lastIndex < path.length) {
-    const at = PATH_SEGMENT.lastIndex;
-    const m = PATH_SEGMENT.exec(path);
-    if (!m || m.index !== at) return null;
-    segments.push(m[1] !== undefined ? m[1] : Number(m[2]));
-  }
-  return segments;
-}
-
 /** What is wrong with a `$.` path in node `self`'s config, or null. */
 function pathFault(path: string, scope: Scope, self: string): string | null {
-  const segments = pathSegments(path);
+  const segments = parsePath(path);
   if (!segments) return `is not a path: $.input.<name>, $.global.<name> or $.nodes.<id>.result|status, then .key or [index] segments ($$. starts literal text)`;
   const [root, name, part] = segments;
   if (root !== "input" && root !== "global" && root !== "nodes") return `starts with $.${root}: a path reads $.input, $.global or $.nodes`;
@@ -141,8 +126,12 @@ function configPathFaults(config: unknown, at: string, scope: Scope, self: strin
   return faults.sort((a, b) => (a.pointer < b.pointer ? -1 : 1));
 }
 
-/** A compiled SWITCH condition, or why it cannot be one. */
-export function compileCondition(when: string, scope: Scope): { ok: true; program: Program } | { ok: false; message: string } {
+/**
+ * A compiled SWITCH condition, or why it cannot be one. With `scope` (the validator) every name it
+ * reads must be declared; without (the SWITCH node at run time, over a definition that passed the
+ * validator) only the names a condition may use at all are checked.
+ */
+export function compileCondition(when: string, scope?: Scope): { ok: true; program: Program } | { ok: false; message: string } {
   const compiled = compile(when);
   if (!compiled.ok && /\bglobal\b/.test(when)) return { ok: false, message: "uses global, a reserved word in Rhai: a condition reads the global variables as globals (globals.threshold)" };
   if (!compiled.ok) return { ok: false, message: `does not compile as Rhai: ${compiled.error.message} (line ${compiled.error.line}, column ${compiled.error.column})` };
@@ -160,7 +149,7 @@ export function compileCondition(when: string, scope: Scope): { ok: true; progra
   walk(program.main, (e: Expr) => {
     if (fault) return;
     if (e.k === "var" && !declared.has(e.name)) fault = `uses '${e.name}', which is not defined: a condition sees input, globals and nodes`;
-    if (e.k === "prop" && e.obj.k === "var") {
+    if (scope && e.k === "prop" && e.obj.k === "var") {
       const { name: root } = e.obj;
       if (root === "input" && !scope.inputs.has(e.name)) fault = `reads input.${e.name}, which variables.input does not declare`;
       if (root === "globals" && !scope.globals.has(e.name)) fault = `reads globals.${e.name}, which variables.global does not declare`;
@@ -367,21 +356,7 @@ function nodeRuleFaults(node: WorkflowNode, at: string): DslFault[] {
       const here = `${at}/config/aggregates/${i}`;
       if (names.has(a.name)) faults.push({ pointer: `${here}/name`, message: `aggregate '${a.name}' is named twice` });
       names.add(a.name);
-      if (a.op !== "count" && a.op !== "rate" && a.field === undefined) faults.push({ pointer: `${here}/field`, message: `${a.op} needs the field it aggregates` });
-      if (a.op === "rate" && a.where === undefined) faults.push({ pointer: `${here}/where`, message: "rate is the share of rows matching where: give where" });
     });
-  }
-  const action = node.type === "ACTION" ? node.config : node.type === "COMPENSATION" && node.config.do.type === "ACTION" ? node.config.do.config : null;
-  if (action) {
-    const here = node.type === "ACTION" ? `${at}/config` : `${at}/config/do/config`;
-    const url = new URL(action.url);
-    const local = ["localhost", "127.0.0.1", "[::1]"].includes(url.hostname);
-    if (url.protocol === "http:" && !local) faults.push({ pointer: `${here}/url`, message: "must be https (http only to localhost, for development and tests)" });
-    for (const name of Object.keys(action.headers ?? {})) {
-      if (/^(webhook-(id|timestamp|signature)|host|content-length|content-type)$/i.test(name)) {
-        faults.push({ pointer: `${here}/headers/${escapeToken(name)}`, message: `${name} is set by the engine (the Standard Webhooks signature and the body)` });
-      }
-    }
   }
   if (node.type === "APPROVAL" && node.timeout_seconds !== undefined) {
     faults.push({ pointer: `${at}/timeout_seconds`, message: "an APPROVAL waits for config.timeout_seconds; it takes no step timeout" });

@@ -5,11 +5,11 @@ import { servicePrincipal, type Principal } from "../platform/auth";
 import type { Bindings } from "../platform/context";
 import { backgroundDatabase, runAs, type Database } from "../platform/db";
 import { NODE_HANDLERS } from "./workflow-nodes";
-import { approvalConfig, approvalOutcome, type Decision } from "./workflow-nodes/approval";
+import { approvalConfig, approvalEventType, approvalOutcome, type Decision } from "./workflow-nodes/approval";
 import { branchesOf } from "./workflow-nodes/parallel";
-import type { NodeContext } from "./workflow-nodes/types";
 import { waitTarget } from "./workflow-nodes/wait";
 import { asNodeError, decodeNodeError, encodeNodeError, NodeError } from "./workflow-errors";
+import { actorPrincipal, nodeContextFor } from "./workflow-context";
 import { resolveMapping, type RuntimeVariables } from "./workflow-paths";
 import {
   awaitApproval,
@@ -24,6 +24,7 @@ import {
   type LogWrite,
 } from "./workflow-run-sql";
 import { retryPolicyOf, type FullRetryPolicy, type WorkflowDefinition, type WorkflowNode } from "./workflow-dsl";
+import type { NodeConfig } from "./workflow-dsl-schema";
 
 /** What a Cloudflare Workflows instance of the factory is created with (src/factory/workflow-start.ts). */
 export interface InstanceParams {
@@ -34,9 +35,6 @@ export interface InstanceParams {
   actorUserId: string | null;
   traceId: string;
 }
-
-/** The event an approval decision sends to the instance waiting at node `nodeId`. */
-export const approvalEventType = (nodeId: string) => `approval_${nodeId}`;
 
 /** Step timeouts are the node's own plus this, so the node's own timeout (a logged TIMEOUT) fires first. */
 const STEP_GRACE_MS = 15_000;
@@ -70,14 +68,13 @@ interface NodeOutcome {
 interface Compensation {
   nodeId: string;
   target: string;
-  do: { type: string; config: Record<string, unknown> };
+  do: NodeConfig<"COMPENSATION">["do"];
 }
 
 /** The undo a COMPENSATION node registers when it completes (null for any other node). */
 function compensationOf(node: WorkflowNode): Compensation | null {
   if (node.type !== "COMPENSATION") return null;
-  const c = node.config as { target: string; do: Compensation["do"] };
-  return { nodeId: node.id, target: c.target, do: c.do };
+  return { nodeId: node.id, target: node.config.target, do: node.config.do };
 }
 
 /**
@@ -105,7 +102,7 @@ export class WorkflowRun {
     // One request id per instance: the local endpoints count its round trips (tests, bench).
     this.db = backgroundDatabase(env, "wf", `wf-${p.instanceId}`).db;
     this.principal = p.actorUserId
-      ? { userId: p.actorUserId, tenantId: p.tenantId, roles: [], permissions: [] }
+      ? actorPrincipal(p.tenantId, p.actorUserId)
       : servicePrincipal("a9e47000-0000-4000-8000-00000000f312");
   }
 
@@ -191,20 +188,10 @@ export class WorkflowRun {
     };
   }
 
-  private context(nodeId: string, signal: AbortSignal): NodeContext {
-    return {
-      env: this.env,
-      db: this.db,
-      run: (statements) => this.run(statements),
-      tenantId: this.p.tenantId,
-      actorUserId: this.p.actorUserId,
-      workflowId: this.p.workflowId,
-      instanceId: this.p.instanceId,
-      nodeId,
-      traceId: this.p.traceId,
-      resolve: (mapping) => resolveMapping(mapping, this.scope),
-      signal,
-    };
+  /** A handler's context: the one nodeContextFor builds (its database calls are counted under the node's request id). */
+  private context(nodeId: string, signal: AbortSignal) {
+    const { tenantId, actorUserId, workflowId, instanceId, traceId } = this.p;
+    return nodeContextFor(this.env, { tenantId, actorUserId, workflowId, instanceId, nodeId, traceId, variables: this.scope, signal });
   }
 
   private log(w: Omit<LogWrite, "instanceId" | "workflowId">) {
@@ -233,7 +220,7 @@ export class WorkflowRun {
 
   /** A node run by its handler, as one durable step with the node's timeout and retry policy. */
   private async runHandler(node: WorkflowNode, defaultNext: string | null, onMainPath: boolean): Promise<NodeOutcome> {
-    const handler = NODE_HANDLERS[node.type];
+    const handler = NODE_HANDLERS[node.type as keyof typeof NODE_HANDLERS];
     const policy = this.policyOf(node);
     const out = (await this.step.do(node.id, this.stepConfig(node), async (sctx) => {
       const startedAt = Date.now();
@@ -243,7 +230,6 @@ export class WorkflowRun {
       const controller = new AbortController();
       const timer = setTimeout(() => controller.abort(), Math.max(0, Math.min(this.timeoutMs(node), remaining)));
       try {
-        if (!handler) throw new NodeError("VALIDATION_ERROR", `node type ${node.type} is not supported by this Worker`);
         if (remaining <= 0) throw new NodeError("TIMEOUT", "the instance's timeout passed before the node ran");
         const aborted = new Promise<never>((_, reject) =>
           controller.signal.addEventListener("abort", () => reject(new NodeError("TIMEOUT", `the node did not finish within ${Math.round(Math.min(this.timeoutMs(node), remaining) / 1000)} s`))),
@@ -282,7 +268,7 @@ export class WorkflowRun {
   private routeAfter(node: WorkflowNode, result: unknown, defaultNext: string | null, onMainPath: boolean) {
     if (node.type !== "SWITCH" || !onMainPath) return { next: defaultNext, skipped: [] as string[] };
     const chosen = (result as { chosen: string | null }).chosen;
-    const config = node.config as { cases: { next: string }[]; default?: string };
+    const config = node.config;
     const targets = [...config.cases.map((c) => c.next), ...(config.default ? [config.default] : [])];
     return { next: chosen, skipped: [...new Set(targets.filter((t) => t !== chosen))] };
   }
@@ -386,7 +372,7 @@ export class WorkflowRun {
    */
   private async compensate() {
     for (const c of [...this.compensations].reverse()) {
-      const handler = NODE_HANDLERS[c.do.type as keyof typeof NODE_HANDLERS];
+      const handler = NODE_HANDLERS[c.do.type];
       await this.step
         .do(`${c.nodeId}_undo`, { retries: { limit: 2, delay: 1000, backoff: "exponential" }, timeout: 60_000 + STEP_GRACE_MS }, async (sctx) => {
           const startedAt = Date.now();
@@ -395,7 +381,6 @@ export class WorkflowRun {
           const metadata = { phase: "compensate", target: c.target, type: c.do.type };
           const input = capped(redacted(resolveMapping(c.do.config, this.scope)));
           try {
-            if (!handler) throw new NodeError("VALIDATION_ERROR", `compensation type ${c.do.type} is not supported by this Worker`);
             const result = (await handler(this.context(c.nodeId, controller.signal), c.do.config)) ?? null;
             await this.run([this.log({ nodeId: c.nodeId, phase: "undo", status: "COMPLETED", input, output: capped(result), attempt: sctx.attempt - 1, startedAt, durationMs: Date.now() - startedAt, metadata })] as const);
             return true;

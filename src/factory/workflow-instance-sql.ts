@@ -18,18 +18,12 @@ export interface StartRequest {
   triggeredBy: string | null;
   traceId: string;
   metadata: Record<string, unknown>;
-  /** Node types this Worker can run: a workflow using another one is not started. */
-  supported: string[];
 }
-
-const unsupportedTypes = (workflow: SQL, supported: string[]) =>
-  sql`(select array_agg(distinct s.node_type order by s.node_type) from ${S} s where s.workflow_id = ${workflow}
-       and s.node_type not in (select jsonb_array_elements_text(${json(supported)})))`;
 
 /**
  * The instance row, PENDING, written only when the workflow is visible, the input fits its
- * variables.input (factory.workflow_input_problem, defaults filled in by factory.workflow_input)
- * and every node type is supported; then why not, when it was not. An instance id that exists
+ * variables.input (factory.workflow_input_problem, defaults filled in by factory.workflow_input);
+ * then why not, when it was not. An instance id that exists
  * already (an idempotency key used twice) inserts nothing and reads the existing row.
  */
 export function startStatements(db: Database, r: StartRequest) {
@@ -40,12 +34,11 @@ export function startStatements(db: Database, r: StartRequest) {
              ${r.traceId}, ${json(r.metadata)} || jsonb_build_object('workflow_version', w.version, 'workflow_active', w.is_active)
       from ${W} w
       where w.id = ${r.workflowId}::uuid and w.tenant_id = ${r.tenantId}::uuid and factory.workflow_input_problem(w.dsl_json, ${json(r.input)}) is null
-        and ${unsupportedTypes(sql`w.id`, r.supported)} is null
       on conflict (id) do nothing
       returning *`),
-    db.execute<{ found: boolean; problem: string[] | null; unsupported: string[] | null; existing: string | null; created_by: string | null }>(sql`
+    db.execute<{ found: boolean; problem: string[] | null; existing: string | null; created_by: string | null }>(sql`
       select w.id is not null as found, factory.workflow_input_problem(w.dsl_json, ${json(r.input)}) as problem,
-             ${unsupportedTypes(sql`w.id`, r.supported)} as unsupported, w.created_by,
+             w.created_by,
              (select e.workflow_id::text from ${I} e where e.id = ${r.instanceId}::uuid and e.tenant_id = ${r.tenantId}::uuid) as existing
       from (select 1) as one left join ${W} w on w.id = ${r.workflowId}::uuid and w.tenant_id = ${r.tenantId}::uuid`),
   ] as const;

@@ -13,7 +13,7 @@ import { columnsOf, rowSchema } from "../platform/table-schema";
 import { factoryRoute, runFactory, type FactoryAccess } from "./access";
 import { changedRows, userActor } from "./audit";
 import { INSTANCE_STATUSES, workflowExecutionLogs, workflowInstances } from "./schema";
-import { approvalEventType } from "./workflow-engine";
+import { approvalEventType } from "./workflow-nodes/approval";
 import { approvalStatements, CONTROLS, controlStatements, currentNodeId, instanceLogs, instanceRow, workflowVisible, type ControlName } from "./workflow-instance-sql";
 import { startAsCaller, workflowBinding } from "./workflow-start";
 

@@ -14,9 +14,9 @@ export interface RuntimeVariables {
   nodes: Record<string, { result: unknown; status: string }>;
 }
 
-const SEGMENT = /\.([A-Za-z_][A-Za-z0-9_-]*)|\[(0|[1-9][0-9]{0,8})\]/y;
+const SEGMENT = /\.([A-Za-z0-9_-]+)|\[(0|[1-9][0-9]{0,8})\]/y;
 
-/** The segments of a `$.` path, or null when the text is not one (the DSL validator refuses those). */
+/** The segments of a `$.` path, or null when the text is not one: the one parser of the validator (workflow-dsl.ts) and the engine. */
 export function parsePath(text: string): PathSegment[] | null {
   if (!text.startsWith("$.")) return null;
   const segments: PathSegment[] = [];

@@ -8,7 +8,6 @@ import { runFactory, tenantOf, type FactoryAccess } from "./access";
 import { changedRows, userActor } from "./audit";
 import type { InstanceParams } from "./workflow-engine";
 import { startStatements, type StartRequest } from "./workflow-instance-sql";
-import { supportedNodeTypes } from "./workflow-nodes";
 import { workflowInstances } from "./schema";
 
 /**
@@ -49,13 +48,12 @@ export async function startRequest(args: StartArgs): Promise<StartRequest> {
     triggeredBy: args.triggeredBy,
     traceId: args.traceId ?? crypto.randomUUID(),
     metadata: args.metadata ?? {},
-    supported: supportedNodeTypes(),
   };
 }
 
-type StartResults = [{ rows: Record<string, unknown>[] }, { rows: { found: boolean; problem: string[] | null; unsupported: string[] | null; existing: string | null; created_by: string | null }[] }];
+type StartResults = [{ rows: Record<string, unknown>[] }, { rows: { found: boolean; problem: string[] | null; existing: string | null; created_by: string | null }[] }];
 
-/** The started row, or the refusal: 404 unknown workflow, 422 input (naming the variable) or unsupported node type. */
+/** The started row, or the refusal: 404 unknown workflow or 422 input (naming the variable). */
 export function startedRow(r: StartRequest, [inserted, state]: StartResults) {
   const row = changedRows(workflowInstances, inserted)[0];
   if (row) return { row, created: true };
@@ -63,9 +61,6 @@ export function startedRow(r: StartRequest, [inserted, state]: StartResults) {
   if (!s.found) throw notFound(`workflow ${r.workflowId}`);
   if (s.existing === r.workflowId) return { row: null, created: false };
   if (s.problem) throw fieldError(`json.${s.problem[0]}`, s.problem[1]!);
-  if (s.unsupported?.length) {
-    throw new ApiError(422, "unsupported_node_type", `this Worker cannot execute node type ${s.unsupported.join(", ")} yet`, { nodeTypes: s.unsupported });
-  }
   throw new ApiError(409, "instance_exists", `instance ${r.instanceId} exists for another workflow`);
 }
 

@@ -7,11 +7,12 @@ import { parseEnv, promisify } from 'node:util';
 export const ROOT = new URL('../..', import.meta.url).pathname;
 export const EXAMPLE_SECRETS = join(ROOT, 'scripts/deploy/secrets.example.env');
 
-/** The committed wrangler.toml with every `main` made absolute, for edited copies in a scratch directory. */
-/** The committed wrangler.toml with its paths (entry points, static assets) made absolute, to be written elsewhere. */
+/** The committed wrangler.toml with its paths (entry points, static assets, module aliases) made absolute, to be written elsewhere. */
 export async function wranglerToml(): Promise<string> {
   const text = await readFile(join(ROOT, 'wrangler.toml'), 'utf8');
-  return text.replace(/^(main|directory) = "(.*)"$/gm, (_line, key: string, path: string) => `${key} = "${join(ROOT, path)}"`);
+  return text
+    .replace(/^(main|directory) = "(.*)"$/gm, (_line, key: string, path: string) => `${key} = "${join(ROOT, path)}"`)
+    .replace(/^("[^"]+") = "(\.\/.*)"$/gm, (_line, module: string, path: string) => `${module} = "${join(ROOT, path)}"`);
 }
 
 export async function exampleSecrets(): Promise<Record<string, string>> {

@@ -4,7 +4,6 @@ import type { TestProject } from "vitest/node";
 import { startLocalStack } from "../../local/stack";
 import { createScratchDatabase } from "../../local/scratch-db";
 import { migrateUp, pgClientExec } from "../../scripts/lib/migrations";
-import { startActionReceiver } from "./action-receiver";
 import { startHttpSource, startMysqlSource, startReadOnlySource } from "./connector-sources";
 import { startJwksServer } from "./jwks-server";
 import { startMcpServer } from "./mcp-server";
@@ -47,11 +46,9 @@ export default async function setup(project: TestProject) {
   const llm = await startOpenAiServer();
   // The MCP servers' tests talk to a real MCP server (the SDK's McpServer) over every transport.
   const mcp = await startMcpServer();
-  // Alarm notifications (factory monitoring): a Standard Webhooks receiver that verifies signatures.
+  // One Standard Webhooks receiver that verifies signatures: alarm notifications (with the
+  // tenant's secret, this one in tests) and workflow ACTION nodes (FACTORY_ACTION_SIGNING_SECRET).
   const webhooks = await startWebhookReceiver();
-  // Workflow ACTION nodes sign with this secret; the receiver verifies it.
-  const actionSecret = `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`;
-  const actionReceiver = await startActionReceiver(actionSecret);
 
   project.provide("stackUrl", stack.url);
   project.provide("backends", stack.backends);
@@ -91,8 +88,7 @@ export default async function setup(project: TestProject) {
     TEST_MCP_TOKEN: mcp.token,
     TEST_WEBHOOK_URL: webhooks.url,
     TEST_WEBHOOK_SECRET: webhooks.secret,
-    FACTORY_ACTION_SIGNING_SECRET: actionSecret,
-    TEST_ACTION_URL: actionReceiver.url,
+    FACTORY_ACTION_SIGNING_SECRET: webhooks.secret,
     FACTORY_TRAINING_WEBHOOK_SECRET: `whsec_${randomKey()}`,
     ...(fuzz ? { TEST_FUZZ_DB_URL: fuzz.appUrl, TEST_FUZZ_ADMIN_DB_URL: fuzz.adminUrl } : {}),
   });
@@ -104,7 +100,6 @@ export default async function setup(project: TestProject) {
     await llm.stop();
     await mcp.stop();
     await webhooks.stop();
-    await actionReceiver.stop();
     await stack.stop();
     await scratch?.drop();
     await source?.drop(process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");

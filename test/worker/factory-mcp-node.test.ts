@@ -1,6 +1,7 @@
 import Ajv from "ajv";
 import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { nodeContextFor } from "../../src/factory/workflow-context";
 import { mcpNode } from "../../src/factory/workflow-nodes/mcp";
 import type { NodeContext } from "../../src/factory/workflow-nodes/types";
 import { NodeError } from "../../src/factory/workflow-errors";
@@ -30,22 +31,18 @@ async function instanceOf(tenantId: string, createdBy: string) {
   return rows.rows[0]!;
 }
 
-/** A node context as the engine builds it: the instance's actor runs the batches. */
+/** A node context as the engine builds it (nodeContextFor): the instance's actor runs the batches. */
 function contextOf(actor: FactoryUser, ids: { workflow_id: string; instance_id: string }, variables: Record<string, unknown>, timeoutMs = 20_000): NodeContext {
-  return {
-    env: testEnv,
-    db,
-    run: (statements) => runAs(db, as(actor.tenantId, actor.userId), statements),
+  return nodeContextFor(testEnv, {
     tenantId: actor.tenantId,
     actorUserId: actor.userId,
     workflowId: ids.workflow_id,
     instanceId: ids.instance_id,
     nodeId: "call_tool",
     traceId: "trace-node-test",
-    // The engine's $. resolution, reduced to what these tests map.
-    resolve: (mapping) => JSON.parse(JSON.stringify(mapping), (_, v) => (typeof v === "string" && v.startsWith("$.input.") ? variables[v.slice(8)] : v)),
+    variables: { input: variables, global: {}, nodes: {} },
     signal: AbortSignal.timeout(timeoutMs),
-  };
+  });
 }
 
 describe("factory MCP: the workflow node (workflow-nodes/mcp.ts) against the real MCP server", () => {

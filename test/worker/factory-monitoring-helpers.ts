@@ -3,6 +3,7 @@ import { servicePrincipal } from "../../src/platform/auth";
 import { runAs } from "../../src/platform/db";
 import { testEnv } from "./helpers";
 import { db } from "./factory-helpers";
+import type { Delivery } from "../setup/webhook-receiver";
 
 /** Test-side writes as a job would make them (role service): data the monitors and retention read. */
 export const SERVICE = servicePrincipal(crypto.randomUUID());
@@ -38,16 +39,8 @@ export const runs = (tenantId: string, workflowId: string, n: number, status: st
   select ${workflowId}::uuid, ${tenantId}::uuid, ${status}, 'api', 'monitor-test', now() - make_interval(secs => ${ageSeconds + 5}), now() - make_interval(secs => ${ageSeconds})
   from generate_series(1, ${n})`;
 
-/** The receiver's record of what reached `/hooks/<name>`. */
-export interface Delivered {
-  path: string;
-  id: string | null;
-  timestamp: string | null;
-  verified: boolean;
-  reason: string | null;
-  status: number;
-  body: { type: string; timestamp: string; data: Record<string, unknown> };
-}
+/** The receiver's record of what reached `/hooks/<name>` (test/setup/webhook-receiver.ts), its body an alarm event. */
+export type Delivered = Omit<Delivery, "body"> & { body: { type: string; timestamp: string; data: Record<string, unknown> } };
 
 export async function delivered(hook: string): Promise<Delivered[]> {
   const res = await fetch(`${testEnv.TEST_WEBHOOK_URL}/__deliveries/${encodeURIComponent(hook)}`);

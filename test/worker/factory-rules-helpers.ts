@@ -3,7 +3,7 @@ import { expect } from "vitest";
 import { auditLogs } from "../../src/factory/schema";
 import { runAs } from "../../src/platform/db";
 import type { ClaimedEvent } from "../../src/platform/relay";
-import { as, db, type FactoryUser } from "./factory-helpers";
+import { as, db, seedTenant, seedUser, type FactoryUser } from "./factory-helpers";
 import { call, roundTrips } from "./helpers";
 import { SPEC_SCRIPT } from "./factory-rhai-helpers";
 
@@ -62,4 +62,14 @@ export async function outboxFor(entityId: string): Promise<ClaimedEvent[]> {
     select id, system, event_type as "eventType", occurred_at as "occurredAt", actor_id as "actorId", entity_id as "entityId", payload
     from app.outbox_events where entity_id = ${entityId} order by occurred_at`);
   return rows.map((r) => ({ ...r, occurredAt: new Date(r.occurredAt) }));
+}
+
+/** A tenant with a ruleset of two compiled versions (§5.2 thresholds, then others), its admin and an approver. */
+export async function rulesetWithVersions() {
+  const { tenantId, admin } = await seedTenant();
+  const approver = await seedUser(tenantId, "approver");
+  const rs = await ruleset(admin);
+  await version(admin, rs.id);
+  await version(admin, rs.id, thresholds(1.3, 1.1));
+  return { tenantId, admin, approver, rs };
 }

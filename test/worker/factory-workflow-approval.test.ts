@@ -1,16 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { createdTenant, seedUser } from "./factory-helpers";
 import { call, expectProblem, roundTrips } from "./helpers";
-import { ended, insertWorkflow, logsOf, started, until } from "./factory-workflow-helpers";
+import type { NodeConfig } from "../../src/factory/workflow-dsl-schema";
+import { ended, insertWorkflow, logsOf, started, TICK_GLOBALS, tick, until } from "./factory-workflow-helpers";
 
 const decide = (bearer: string, instanceId: string, body: Record<string, unknown>) =>
   call("POST", `/api/v1/factory/workflows/instances/${instanceId}/approval`, { token: bearer, body });
 
-const approvalFlow = (config: Record<string, unknown>) => ({
-  nodes: [
-    { id: "ask", type: "APPROVAL" as const, config: { message: "ship lot 42?", timeout_seconds: 60, ...config } },
-    { id: "after", type: "BI" as const, config: { source: [], aggregates: [{ name: "n", op: "count" }] } },
-  ],
+const approvalFlow = (config: Partial<NodeConfig<"APPROVAL">>) => ({
+  variables: { global: TICK_GLOBALS },
+  nodes: [{ id: "ask", type: "APPROVAL" as const, config: { message: "ship lot 42?", timeout_seconds: 60, ...config } }, tick("after")],
 });
 
 describe("workflow APPROVAL", () => {

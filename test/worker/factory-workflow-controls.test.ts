@@ -5,14 +5,15 @@ import { sql } from "drizzle-orm";
 import { sweepWorkflowTimeouts } from "../../src/factory/workflow-timeouts";
 import { as, createdTenant, db, seedUser } from "./factory-helpers";
 import { call, expectProblem, roundTrips } from "./helpers";
-import { actionUrl, ended, execute, insertWorkflow, instance, logsOf, receiverCalls, started, until } from "./factory-workflow-helpers";
+import { actionUrl, ended, execute, insertWorkflow, instance, logsOf, receiverCalls, started, TICK_GLOBALS, tick, until } from "./factory-workflow-helpers";
 
 const control = (bearer: string, instanceId: string, move: "pause" | "resume" | "cancel") =>
   call("POST", `/api/v1/factory/workflows/instances/${instanceId}/${move}`, { token: bearer });
 
 const engineStatus = async (instanceId: string) => (await (await (env as any).FACTORY_WORKFLOW.get(instanceId)).status()).status as string;
 
-const count = { id: "tick", type: "BI" as const, config: { source: [], aggregates: [{ name: "n", op: "count" }] } };
+const count = tick("tick");
+const variables = { global: TICK_GLOBALS };
 
 describe("workflow execution: input, controls, timeouts, TC-WF-001", () => {
   it("TC-WF-001: a long instance is checkpointed, paused in the middle, resumed, and completes with its state intact", async () => {
@@ -62,7 +63,7 @@ describe("workflow execution: input, controls, timeouts, TC-WF-001", () => {
 
   it("cancel ends the instance and terminates its Workflows instance; illegal moves are 409", async () => {
     const { admin } = await createdTenant();
-    const workflowId = await insertWorkflow(admin, { nodes: [count, { id: "nap", type: "WAIT", config: { seconds: 30 } }, { ...count, id: "never" }] });
+    const workflowId = await insertWorkflow(admin, { variables, nodes: [count, { id: "nap", type: "WAIT", config: { seconds: 30 } }, tick("never")] });
     const id = await started(admin, workflowId);
     await until(admin, id, (b) => b.currentNodeId === "nap");
     expectProblem(await control(admin.bearer, id, "resume"), 409, "invalid_state");
@@ -78,7 +79,7 @@ describe("workflow execution: input, controls, timeouts, TC-WF-001", () => {
 
   it("TIMEOUT: the engine ends an instance past the workflow's timeout_seconds (a WAIT never sleeps past it)", async () => {
     const { admin } = await createdTenant();
-    const workflowId = await insertWorkflow(admin, { nodes: [count, { id: "nap", type: "WAIT", config: { seconds: 600 } }, { ...count, id: "never" }] }, { timeoutSeconds: 2 });
+    const workflowId = await insertWorkflow(admin, { variables, nodes: [count, { id: "nap", type: "WAIT", config: { seconds: 600 } }, tick("never")] }, { timeoutSeconds: 2 });
     const done = await ended(admin, await started(admin, workflowId), 20_000);
     expect(done).toMatchObject({ status: "TIMEOUT", errorCode: "TIMEOUT" });
     expect(done.durationMs).toBeGreaterThanOrEqual(2000);
@@ -87,7 +88,7 @@ describe("workflow execution: input, controls, timeouts, TC-WF-001", () => {
 
   it("TIMEOUT: the minute sweep ends a PAUSED instance past its deadline and terminates its Workflows instance", async () => {
     const { admin } = await createdTenant();
-    const workflowId = await insertWorkflow(admin, { nodes: [count, { id: "nap", type: "WAIT", config: { seconds: 600 } }] }, { timeoutSeconds: 3600 });
+    const workflowId = await insertWorkflow(admin, { variables, nodes: [count, { id: "nap", type: "WAIT", config: { seconds: 600 } }] }, { timeoutSeconds: 3600 });
     const id = await started(admin, workflowId);
     await until(admin, id, (b) => b.currentNodeId === "nap");
     expect((await control(admin.bearer, id, "pause")).status).toBe(200);
@@ -99,10 +100,10 @@ describe("workflow execution: input, controls, timeouts, TC-WF-001", () => {
     await expect.poll(() => engineStatus(id), { timeout: 10_000 }).toBe("terminated");
   });
 
-  it("execute checks the input against variables.input (422 naming it, nothing written) and refuses unsupported node types", async () => {
+  it("execute checks the input against variables.input (422 naming it, nothing written)", async () => {
     const { admin } = await createdTenant();
     const workflowId = await insertWorkflow(admin, {
-      variables: { input: { line_code: { type: "string", required: true }, shift: { type: "string", required: true, enum: ["day", "night"] }, lot: { type: "integer" } } },
+      variables: { ...variables, input: { line_code: { type: "string", required: true }, shift: { type: "string", required: true, enum: ["day", "night"] }, lot: { type: "integer" } } },
       nodes: [count],
     });
     const cases: [Record<string, unknown>, string, string][] = [
@@ -120,11 +121,6 @@ describe("workflow execution: input, controls, timeouts, TC-WF-001", () => {
     }
     const list = await call("GET", `/api/v1/factory/workflows/${workflowId}/instances`, { token: admin.bearer });
     expect(list.body.items).toEqual([]);
-
-    const withData = await insertWorkflow(admin, { nodes: [{ id: "q", type: "DATA", config: { connector_id: crypto.randomUUID(), query: "select 1" } }] });
-    const refused = await execute(admin, withData);
-    expectProblem(refused, 422, "unsupported_node_type");
-    expect(refused.body.nodeTypes).toEqual(["DATA"]);
   });
 
   it("lists a workflow's instances newest first, by status and in pages; one round trip per route; roles and tenants", async () => {
@@ -132,7 +128,7 @@ describe("workflow execution: input, controls, timeouts, TC-WF-001", () => {
     const viewer = await seedUser(tenantId, "viewer");
     const operator = await seedUser(tenantId, "operator");
     const approver = await seedUser(tenantId, "approver");
-    const workflowId = await insertWorkflow(admin, { nodes: [count] });
+    const workflowId = await insertWorkflow(admin, { variables, nodes: [count] });
     const res = await execute(operator, workflowId);
     expect(res.status).toBe(202);
     expect(res.body).toMatchObject({ status: "PENDING", triggerType: "manual", triggeredBy: operator.userId, workflowId });

@@ -30,7 +30,7 @@ describe("workflow engine: BI and ACTION nodes as durable steps", () => {
     expect(logsOf(done, "notify")[0]).toMatchObject({ status: "COMPLETED", outputData: { status: 200, body: { received: true, attempt: 1 } } });
     const calls = await receiverCalls(key);
     expect(calls).toHaveLength(1);
-    expect(calls[0]).toMatchObject({ verified: true, webhookId: `msg_${id}_notify` });
+    expect(calls[0]).toMatchObject({ verified: true, id: `msg_${id}_notify` });
     expect(calls[0]!.body.data.body).toEqual({ line: "L01", stats: { n: 3, defects: 12, p50: 3 } });
     // begin + one batch per node (log + mirror together).
     expect((await roundTrips(`wf-${id}`)).neon).toBe(3);

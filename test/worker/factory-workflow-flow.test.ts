@@ -1,17 +1,17 @@
 import { describe, expect, it } from "vitest";
 import { createdTenant } from "./factory-helpers";
-import { actionUrl, ended, insertWorkflow, logsOf, receiverCalls, started, until } from "./factory-workflow-helpers";
+import { actionUrl, ended, insertWorkflow, logsOf, receiverCalls, started, TICK_GLOBALS, tick, until } from "./factory-workflow-helpers";
 
 /** One test per node type the engine owns (BI and ACTION: factory-workflow-engine.test.ts), the saga, retries. */
 describe("workflow nodes", () => {
   it("SWITCH: a Rhai condition over input and node results chooses the branch; the other is SKIPPED", async () => {
     const { admin } = await createdTenant();
     const workflowId = await insertWorkflow(admin, {
-      variables: { input: { rate: { type: "number", required: true } }, global: { threshold: { type: "number", default: 0.05 } } },
+      variables: { input: { rate: { type: "number", required: true } }, global: { threshold: { type: "number", default: 0.05 }, ...TICK_GLOBALS } },
       nodes: [
-        { id: "check", type: "SWITCH", config: { cases: [{ when: "input.rate > globals.threshold && nodes.check == ()", next: "high" }], default: "low" } },
-        { id: "high", type: "BI", config: { source: [], aggregates: [{ name: "n", op: "count" }] }, next: null },
-        { id: "low", type: "BI", config: { source: [], aggregates: [{ name: "n", op: "count" }] }, next: null },
+        { id: "check", type: "SWITCH", config: { cases: [{ when: "input.rate > globals.threshold && nodes.high == ()", next: "high" }], default: "low" } },
+        { ...tick("high"), next: null },
+        { ...tick("low"), next: null },
       ],
     });
     const hi = await ended(admin, await started(admin, workflowId, { rate: 0.2 }));
@@ -27,7 +27,10 @@ describe("workflow nodes", () => {
 
   it("SWITCH: a condition that is no boolean fails the node with VALIDATION_ERROR, at once", async () => {
     const { admin } = await createdTenant();
-    const workflowId = await insertWorkflow(admin, { nodes: [{ id: "check", type: "SWITCH", config: { cases: [{ when: "1 + 1", next: "check" }] } }] });
+    const workflowId = await insertWorkflow(admin, {
+      variables: { global: TICK_GLOBALS },
+      nodes: [{ id: "check", type: "SWITCH", config: { cases: [{ when: "1 + 1", next: "then" }] } }, tick("then")],
+    });
     const done = await ended(admin, await started(admin, workflowId));
     expect(done).toMatchObject({ status: "FAILED", errorCode: "VALIDATION_ERROR" });
     expect(logsOf(done, "check")[0]).toMatchObject({ status: "FAILED", errorCode: "VALIDATION_ERROR", retryAttempt: 0 });
@@ -36,11 +39,8 @@ describe("workflow nodes", () => {
   it("WAIT: a durable sleep between two nodes", async () => {
     const { admin } = await createdTenant();
     const workflowId = await insertWorkflow(admin, {
-      nodes: [
-        { id: "before", type: "BI", config: { source: [], aggregates: [{ name: "n", op: "count" }] } },
-        { id: "pause_a_bit", type: "WAIT", config: { seconds: 2 } },
-        { id: "after", type: "BI", config: { source: [], aggregates: [{ name: "n", op: "count" }] } },
-      ],
+      variables: { global: TICK_GLOBALS },
+      nodes: [tick("before"), { id: "pause_a_bit", type: "WAIT", config: { seconds: 2 } }, tick("after")],
     });
     const done = await ended(admin, await started(admin, workflowId));
     expect(done.status).toBe("COMPLETED");
@@ -109,7 +109,7 @@ describe("workflow nodes", () => {
         {
           id: "flaky",
           type: "ACTION",
-          config: { url: actionUrl("flaky", key) },
+          config: { url: actionUrl("flaky", key, 2) },
           retry_policy: { max_attempts: 3, backoff_strategy: "exponential", initial_delay_ms: 1000, max_delay_ms: 30000, retry_on_errors: ["UPSTREAM_ERROR"] },
         },
       ],
@@ -122,7 +122,7 @@ describe("workflow nodes", () => {
     expect(done.retryCount).toBe(2);
     expect(logsOf(done, "flaky")[0]).toMatchObject({ status: "COMPLETED", retryAttempt: 2, outputData: { status: 200, body: { attempt: 3 } } });
     const calls = await receiverCalls(key);
-    expect(calls.map((c) => c.webhookId)).toEqual([`msg_${id}_flaky`, `msg_${id}_flaky`, `msg_${id}_flaky`]);
+    expect(calls.map((c) => c.id)).toEqual([`msg_${id}_flaky`, `msg_${id}_flaky`, `msg_${id}_flaky`]);
     // 1 s, then 2 s: exponential.
     expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(900);
     expect(calls[2]!.at - calls[1]!.at).toBeGreaterThanOrEqual(1800);

@@ -1,56 +1,46 @@
 import { expect } from "vitest";
-import { runAs } from "../../src/platform/db";
-import { workflows, workflowSteps } from "../../src/factory/schema";
-import type { WorkflowDefinition, WorkflowNode } from "../../src/factory/workflow-dsl";
-import { as, db, type FactoryUser } from "./factory-helpers";
+import type { WorkflowDefinition } from "../../src/factory/workflow-dsl";
+import type { FactoryUser } from "./factory-helpers";
 import { call, testEnv } from "./helpers";
 
 /**
- * Workflows for the engine's tests, written straight into workflows and workflow_steps as the
- * tenant's admin (the DSL helper's POST /workflows replaces this at merge): nodes normalised per
- * the contract (step_order = array position from 1, timeout_seconds default 60, retry_policy).
+ * A workflow of the admin's tenant through the API (POST /workflows, then POST
+ * /workflows/{id}/activate unless `isActive` is false): the definition passes the DSL validator
+ * or the test fails here, naming the refusal.
  */
 export async function insertWorkflow(
   admin: FactoryUser,
   dsl: Omit<WorkflowDefinition, "name"> & { name?: string },
   opts: { timeoutSeconds?: number; maxRetry?: number; isActive?: boolean } = {},
 ): Promise<string> {
-  const name = dsl.name ?? `wf-${crypto.randomUUID().slice(0, 8)}`;
-  const full = { ...dsl, name };
-  const digest = [...new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(full))))].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const id = crypto.randomUUID();
-  const steps = full.nodes.map((n: WorkflowNode, i) => ({
-    workflowId: id,
-    stepOrder: i + 1,
-    nodeId: n.id,
-    nodeType: n.type,
-    config: n.config as never,
-    timeoutSeconds: n.timeout_seconds ?? 60,
-    retryPolicy: (n.retry_policy ?? null) as never,
-  }));
-  await runAs(db, as(admin.tenantId, admin.userId), [
-    db.insert(workflows).values({
-      id,
-      tenantId: admin.tenantId,
-      name,
-      version: 1,
-      dslJson: full as never,
-      dslDigest: digest,
-      isActive: opts.isActive ?? true,
-      timeoutSeconds: opts.timeoutSeconds ?? 300,
-      maxRetry: opts.maxRetry ?? 3,
-      createdBy: admin.userId,
-    }),
-    db.insert(workflowSteps).values(steps),
-  ] as const);
-  return id;
+  const name = dsl.name ?? `wf_${crypto.randomUUID().slice(0, 8)}`;
+  const created = await call("POST", "/api/v1/factory/workflows", {
+    token: admin.bearer,
+    body: { name, dsl: { ...dsl, name }, ...(opts.timeoutSeconds === undefined ? {} : { timeoutSeconds: opts.timeoutSeconds }), ...(opts.maxRetry === undefined ? {} : { maxRetry: opts.maxRetry }) },
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  if (opts.isActive !== false) {
+    const activated = await call("POST", `/api/v1/factory/workflows/${created.body.id}/activate`, { token: admin.bearer });
+    expect(activated.status, JSON.stringify(activated.body)).toBe(200);
+  }
+  return created.body.id as string;
 }
 
-export const actionUrl = (kind: "ok" | "flaky" | "fail" | "limited" | "slow", key: string) => `${testEnv.TEST_ACTION_URL}/${kind}/${key}`;
+/** Globals that give BI a source with no input: `tick` nodes count an empty list. */
+export const TICK_GLOBALS = { rows: { type: "array" as const, default: [] } };
+/** A node that does nothing but succeed (a BI count over the empty global list). */
+export const tick = (id: string) => ({ id, type: "BI" as const, config: { source: "$.global.rows", aggregates: [{ name: "n", op: "count" as const }] } });
 
-/** The calls the ACTION receiver got for `key`, in arrival order. */
-export async function receiverCalls(key: string): Promise<{ path: string; verified: boolean; webhookId: string | null; body: any; at: number }[]> {
-  return (await fetch(`${testEnv.TEST_ACTION_URL}/calls/${key}`)).json();
+/**
+ * A hook of the test receiver (test/setup/webhook-receiver.ts) for an ACTION: `ok` answers 200,
+ * `flaky` 500 for the first `failures` deliveries then 200, `fail` 500, `limited` 429, `slow` after 5 s.
+ */
+export const actionUrl = (kind: "ok" | "flaky" | "fail" | "limited" | "slow", key: string, failures?: number) =>
+  `${testEnv.TEST_WEBHOOK_URL}/hooks/${kind === "ok" ? "" : `${kind}-`}${key}${failures === undefined ? "" : `?failures=${failures}`}`;
+
+/** What the receiver got for `key` (any answer), in arrival order. */
+export async function receiverCalls(key: string): Promise<{ path: string; verified: boolean; id: string | null; status: number; body: any; at: number }[]> {
+  return (await fetch(`${testEnv.TEST_WEBHOOK_URL}/__deliveries/${key}`)).json();
 }
 
 export async function execute(user: FactoryUser, workflowId: string, input: Record<string, unknown> = {}) {

@@ -13,7 +13,7 @@ import { runAs } from "../../src/platform/db";
 import { as, db, seedTenant, seedUser, type FactoryUser } from "./factory-helpers";
 import { BASE, callKept, leaksIn, pgSource, searchForSecrets } from "./factory-connectors-helpers";
 import { defectInput, execute, seedRuleset, seedWorkflow } from "./factory-judgments-helpers";
-import { auditRows, deploy, move, ruleset, thresholds, version } from "./factory-rules-helpers";
+import { auditRows, deploy, move, rulesetWithVersions, thresholds } from "./factory-rules-helpers";
 import { DEFECT_RATE_SCRIPT } from "./factory-judgments-helpers";
 import { roundTrips, testEnv } from "./helpers";
 
@@ -183,21 +183,11 @@ describe("JUDGMENT node", () => {
   });
 });
 
-/** A tenant with a ruleset of two compiled versions (§5.2 thresholds, then others), its admin and an approver. */
-async function rulesetWithVersions() {
-  const { tenantId, admin } = await seedTenant();
-  const approver = await seedUser(tenantId, "approver");
-  const rs = await ruleset(admin);
-  await version(admin, rs.id);
-  await version(admin, rs.id, thresholds(1.3, 1.1));
-  return { tenantId, admin, approver, rs };
-}
-
 describe("DEPLOY node", () => {
   it("requests a draft deployment as the actor, audited with the instance's trace id, in one round trip; four eyes still hold", async () => {
     const { admin, approver, rs } = await rulesetWithVersions();
     const inst = await instanceOf(admin);
-    const run = await runNode(deployNode, inst, { ruleset_id: rs.id, version: "$.input.version", canary_pct: 0.2 }, { input: { version: 2 } });
+    const run = await runNode(deployNode, inst, { ruleset_id: rs.id, version: 2, canary_pct: 0.2 });
     expect(run.error).toBeNull();
     expect(run.result).toMatchObject({ rulesetId: rs.id, version: 2, status: "draft", canaryPct: 0.2, requestedBy: admin.userId, approverId: null });
     expect(run.result.changelog).toContain(inst.instanceId);

@@ -1,6 +1,7 @@
 import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it } from "vitest";
-import { checkDefinition, checkInput, compileCondition, dslDigest, evaluateCondition, flowOf, normalisedSteps, pathSegments, type DslFault } from "../../src/factory/workflow-dsl";
+import { checkDefinition, checkInput, compileCondition, dslDigest, evaluateCondition, flowOf, normalisedSteps, type DslFault } from "../../src/factory/workflow-dsl";
+import { parsePath as pathSegments } from "../../src/factory/workflow-paths";
 import { dslJsonSchema, NODE_TYPES } from "../../src/factory/workflow-dsl-schema";
 import published from "../../docs/factory-workflow-dsl.schema.json";
 import { changed, CONNECTOR, everyNodeType, RULESET, sampleDsl } from "./factory-workflows-helpers";

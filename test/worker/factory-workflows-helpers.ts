@@ -51,7 +51,7 @@ export function everyNodeType(name = "every_node"): Record<string, any> {
       { id: "fan_out", type: "PARALLEL", config: { branches: [{ name: "left", nodes: ["notify"] }, { name: "right", nodes: ["pause"] }] } },
       { id: "notify", type: "ACTION", config: { url: "http://127.0.0.1:8787/hook", method: "POST", kind: "notification" } },
       { id: "pause", type: "WAIT", config: { seconds: 5 } },
-      { id: "deploy", type: "DEPLOY", config: { ruleset_id: RULESET, version: 2, canary_pct: 10 } },
+      { id: "deploy", type: "DEPLOY", config: { ruleset_id: RULESET, version: 2, canary_pct: 0.1 } },
       { id: "undo_deploy", type: "COMPENSATION", config: { target: "deploy", do: { type: "ROLLBACK", config: { ruleset_id: RULESET } } } },
       { id: "ok", type: "APPROVAL", config: { timeout_seconds: 600, on_timeout: "reject" } },
       { id: "check", type: "SWITCH", config: { cases: [{ when: "nodes.ok.result.decision == \"approved\" && globals.limit > 0", next: "simulate" }], default: "rollback" } },

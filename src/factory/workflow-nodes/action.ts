@@ -1,6 +1,7 @@
 import { loadConfig } from "../../platform/config";
 import { standardWebhookHeaders } from "../../platform/standard-webhooks";
 import { NodeError } from "../workflow-errors";
+import { nodeConfig } from "./config";
 import type { NodeHandler } from "./types";
 
 /**
@@ -9,39 +10,18 @@ import type { NodeHandler } from "./types";
  * is the instance and node (`msg_<instance>_<node>`), the same on every retry, so a receiver that
  * dedupes on webhook-id applies it once. 2xx → `{ status, body }`; 429 → RATE_LIMIT; any other
  * status → UPSTREAM_ERROR; no connection → NETWORK_ERROR; the node's timeout → TIMEOUT.
- * https only, except to this machine (http://localhost, 127.0.0.1, [::1]) for development and tests.
+ * The config is the DSL's (https only, except to this machine; no header the node sets itself).
  */
 
-const METHODS = ["POST", "PUT", "PATCH"] as const;
-const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 /** The most of a receiver's answer kept as the node's result. */
 const MAX_BODY_CHARS = 16 * 1024;
-/** Headers the node sets itself: a mapping may not replace them. */
-const RESERVED_HEADERS = new Set(["webhook-id", "webhook-timestamp", "webhook-signature", "content-type", "host", "content-length"]);
 
-const invalid = (message: string) => new NodeError("VALIDATION_ERROR", message);
-
-function targetUrl(raw: unknown): URL {
-  let url: URL;
-  try {
-    url = new URL(String(raw));
-  } catch {
-    throw invalid("config.url must be an absolute URL");
-  }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && LOOPBACK.has(url.hostname))) throw invalid("config.url must be https (http only to localhost)");
-  return url;
-}
-
-function headersOf(raw: unknown): Record<string, string> {
-  if (raw === undefined || raw === null) return {};
-  if (typeof raw !== "object" || Array.isArray(raw)) throw invalid("config.headers must be an object of strings");
-  return Object.fromEntries(
-    Object.entries(raw).map(([k, v]) => {
-      if (typeof v !== "string") throw invalid(`config.headers.${k} must be a string`);
-      if (RESERVED_HEADERS.has(k.toLowerCase())) throw invalid(`config.headers.${k} is set by the node itself`);
-      return [k, v];
-    }),
-  );
+/** The headers with their paths resolved: each must still be text (the DSL's header values are strings or paths). */
+function resolvedHeaders(ctx: Parameters<NodeHandler>[0], headers: Record<string, string> | undefined): Record<string, string> {
+  const resolved = Object.entries((ctx.resolve(headers ?? {}) ?? {}) as Record<string, unknown>);
+  const bad = resolved.find(([, v]) => typeof v !== "string");
+  if (bad) throw new NodeError("VALIDATION_ERROR", `/config/headers/${bad[0]}: must resolve to a string`, { errors: [{ pointer: `/config/headers/${bad[0]}`, message: "must resolve to a string" }] });
+  return Object.fromEntries(resolved) as Record<string, string>;
 }
 
 async function answerOf(response: Response): Promise<unknown> {
@@ -53,12 +33,12 @@ async function answerOf(response: Response): Promise<unknown> {
   }
 }
 
-export const action: NodeHandler = async (ctx, config) => {
+export const action: NodeHandler = async (ctx, raw) => {
   const secret = loadConfig(ctx.env).FACTORY_ACTION_SIGNING_SECRET;
   if (!secret) throw new NodeError("FORBIDDEN", "FACTORY_ACTION_SIGNING_SECRET is not configured: actions cannot be signed");
-  const url = targetUrl(config.url);
-  const method = (config.method ?? "POST") as (typeof METHODS)[number];
-  if (!METHODS.includes(method)) throw invalid(`config.method must be one of ${METHODS.join(", ")}`);
+  const config = nodeConfig("ACTION", raw);
+  const url = new URL(config.url);
+  const method = config.method ?? "POST";
   const kind = config.kind ?? "webhook";
   const payload = {
     type: `factory.workflow.${kind}`,
@@ -67,7 +47,7 @@ export const action: NodeHandler = async (ctx, config) => {
   };
   const body = JSON.stringify(payload);
   const headers = {
-    ...headersOf(ctx.resolve(config.headers ?? null)),
+    ...resolvedHeaders(ctx, config.headers),
     "Content-Type": "application/json",
     "X-Trace-Id": ctx.traceId,
     ...(await standardWebhookHeaders(secret, `msg_${ctx.instanceId}_${ctx.nodeId}`, body)),

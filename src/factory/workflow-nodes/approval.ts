@@ -1,17 +1,7 @@
-import { NodeError } from "../workflow-errors";
+import { nodeConfig } from "./config";
 
-/**
- * APPROVAL (docs/factory-workflows.md, "Approval"): the instance WAITING until a user holding
- * approval:decide (and named by `approvers` when given: one of its roles or user ids) approves or
- * rejects through POST /workflows/instances/{instanceId}/approval, or `timeout_seconds` pass.
- */
-export interface ApprovalConfig {
-  message?: string;
-  approvers?: { roles?: string[]; user_ids?: string[] };
-  timeout_seconds: number;
-  on_timeout?: "reject" | "approve";
-  on_reject?: "fail" | "continue";
-}
+/** The event an approval decision sends to the instance waiting at node `nodeId` (the route sends it, the engine waits for it). */
+export const approvalEventType = (nodeId: string) => `approval_${nodeId}`;
 
 /** What the decision event carries and the node's result holds. */
 export interface Decision {
@@ -21,13 +11,14 @@ export interface Decision {
   comment: string | null;
 }
 
-export function approvalConfig(config: Record<string, unknown>): ApprovalConfig {
-  const c = config as unknown as ApprovalConfig;
-  if (typeof c.timeout_seconds !== "number" || !Number.isInteger(c.timeout_seconds) || c.timeout_seconds < 1) {
-    throw new NodeError("VALIDATION_ERROR", "config.timeout_seconds must be a whole number of seconds ≥ 1");
-  }
-  return c;
-}
+/**
+ * APPROVAL (docs/factory-workflows.md, "Approval"): the instance WAITING until a user holding
+ * approval:decide (and named by `approvers` when given: one of its roles or user ids) approves or
+ * rejects through POST /workflows/instances/{instanceId}/approval, or `timeout_seconds` pass.
+ The config is the DSL's.
+ */
+export const approvalConfig = (raw: unknown) => nodeConfig("APPROVAL", raw);
+export type ApprovalConfig = ReturnType<typeof approvalConfig>;
 
 /** Whether the flow goes on after a decision: a rejection (or a timeout under on_timeout: reject) fails the node unless on_reject is continue. */
 export function approvalOutcome(config: ApprovalConfig, decision: Decision["decision"]): "continue" | "fail" {

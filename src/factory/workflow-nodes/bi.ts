@@ -1,42 +1,27 @@
 import { NodeError } from "../workflow-errors";
+import type { NodeConfig } from "../workflow-dsl-schema";
+import { nodeConfig } from "./config";
 import type { NodeHandler } from "./types";
 
 /**
- * BI: aggregates over an earlier node's rows (docs/factory-workflows.md, "Execution").
- * `source` is a path to an array of objects, or to a DATA result (its `rows`). Each aggregate:
+ * BI: aggregates over an earlier node's rows (docs/factory-workflows.md, "Nodes"). `source` is a
+ * path (the DSL allows nothing else) to an array of objects, or to a DATA result (its `rows`). Each aggregate:
  * count (rows), sum, avg, min, max, p50, p95, p99 (over `field`'s numbers; percentiles
  * interpolate linearly between ranks), distinct_count (distinct values of `field`), rate (share
  * of the rows matching `where`, 0..1). `where` ({field: value}, equality) narrows the rows of any
  * other op. Non-numbers are skipped by numeric ops; an op with no number answers null (sum: 0).
  */
 
-const OPS = ["count", "sum", "avg", "min", "max", "p50", "p95", "p99", "rate", "distinct_count"] as const;
-type Op = (typeof OPS)[number];
-interface Aggregate {
-  name: string;
-  op: Op;
-  field?: string;
-  where?: Record<string, unknown>;
-}
+type Aggregate = NodeConfig<"BI">["aggregates"][number];
 type Row = Record<string, unknown>;
 
 const invalid = (message: string) => new NodeError("VALIDATION_ERROR", message);
 
 function rowsOf(source: unknown): Row[] {
   const list = Array.isArray(source) ? source : source && typeof source === "object" && Array.isArray((source as Row).rows) ? ((source as Row).rows as unknown[]) : null;
-  if (!list) throw invalid("config.source must name an array of objects (or a DATA result with rows)");
-  if (!list.every((r) => r !== null && typeof r === "object" && !Array.isArray(r))) throw invalid("config.source must name an array of objects");
+  if (!list) throw invalid("/config/source must lead to an array of objects (or a DATA result with rows)");
+  if (!list.every((r) => r !== null && typeof r === "object" && !Array.isArray(r))) throw invalid("/config/source must lead to an array of objects");
   return list as Row[];
-}
-
-function aggregatesOf(config: Record<string, unknown>): Aggregate[] {
-  const list = config.aggregates;
-  if (!Array.isArray(list) || !list.length) throw invalid("config.aggregates must be a non-empty array");
-  return list.map((a: Aggregate, i) => {
-    if (!a || typeof a.name !== "string" || !(OPS as readonly string[]).includes(a.op)) throw invalid(`config.aggregates[${i}] needs a name and an op (${OPS.join(", ")})`);
-    if (!["count", "rate"].includes(a.op) && typeof a.field !== "string") throw invalid(`config.aggregates[${i}] (${a.op}) needs a field`);
-    return a;
-  });
 }
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
@@ -67,15 +52,13 @@ export function aggregate(rows: Row[], a: Aggregate): number | null {
 
 const over = (rows: Row[], aggregates: Aggregate[]) => Object.fromEntries(aggregates.map((a) => [a.name, aggregate(rows, a)]));
 
-export const bi: NodeHandler = async (ctx, config) => {
-  const rows = rowsOf(ctx.resolve(config.source));
-  const aggregates = aggregatesOf(config);
-  const groupBy = config.group_by;
+export const bi: NodeHandler = async (ctx, raw) => {
+  const { source, aggregates, group_by: groupBy } = nodeConfig("BI", raw);
+  const rows = rowsOf(ctx.resolve(source));
   if (groupBy === undefined) return over(rows, aggregates);
-  if (!Array.isArray(groupBy) || !groupBy.every((f) => typeof f === "string")) throw invalid("config.group_by must be an array of field names");
   const groups = new Map<string, { key: Row; rows: Row[] }>();
   for (const row of rows) {
-    const key = Object.fromEntries(groupBy.map((f: string) => [f, row[f] ?? null]));
+    const key = Object.fromEntries(groupBy.map((f) => [f, row[f] ?? null]));
     const id = JSON.stringify(key);
     if (!groups.has(id)) groups.set(id, { key, rows: [] });
     groups.get(id)!.rows.push(row);

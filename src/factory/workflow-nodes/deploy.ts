@@ -1,19 +1,10 @@
-import { z } from "zod";
 import { changedRows } from "../audit";
 import { insertDeployment } from "../deployment-sql";
 import { ruleDeployments } from "../schema";
 import { NodeError } from "../workflow-errors";
-import { asJson, authorizedRun, checkedConfig, nodeActor, nodeErrorOf } from "./node-support";
+import { nodeConfig } from "./config";
+import { asJson, authorizedRun, nodeActor, nodeErrorOf } from "./node-support";
 import type { NodeHandler } from "./types";
-
-const DeployConfig = z
-  .object({
-    ruleset_id: z.uuid(),
-    version: z.int().min(1).max(2_147_483_647),
-    canary_pct: z.number().gt(0).max(1).optional(),
-    changelog: z.string().trim().min(1).max(10_000).optional(),
-  })
-  .strict();
 
 /**
  * DEPLOY (docs/factory-workflows.md): requests a deployment of a compiled version through part 1's
@@ -22,7 +13,7 @@ const DeployConfig = z
  * instance's actor: a draft another user approves (four eyes). Result: the deployment row.
  */
 export const deployNode: NodeHandler = async (ctx, raw) => {
-  const config = checkedConfig(ctx, DeployConfig, raw);
+  const config = nodeConfig("DEPLOY", raw);
   const request = {
     id: crypto.randomUUID(),
     rulesetId: config.ruleset_id,

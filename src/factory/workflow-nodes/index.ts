@@ -2,27 +2,34 @@ import type { NodeType } from "../workflow-dsl";
 import { action } from "./action";
 import { bi } from "./bi";
 import { compensation } from "./compensation";
-export { COMPENSATING_TYPES } from "./compensation";
+import { dataNode } from "./data";
+import { deployNode } from "./deploy";
+import { judgmentNode } from "./judgment";
+import { mcpNode } from "./mcp";
+import { rollbackNode } from "./rollback";
+import { simulateNode } from "./simulate";
 import { switchNode } from "./switch";
 import type { NodeHandler } from "./types";
-
-/**
- * Node types run as one durable step each, by handler. A new type is one entry here (and its
- * module in this folder); a workflow using a type that is in neither list is refused at execute
- * with a 422 naming it.
- */
-export const NODE_HANDLERS: Partial<Record<NodeType, NodeHandler>> = {
-  BI: bi,
-  ACTION: action,
-  SWITCH: switchNode,
-  COMPENSATION: compensation,
-};
 
 /**
  * Node types the engine drives itself, because they use the Workflows step API beyond one step:
  * WAIT (step.sleep), APPROVAL (step.waitForEvent), PARALLEL (branches of steps).
  */
-export const ENGINE_NODES: ReadonlySet<NodeType> = new Set<NodeType>(["WAIT", "APPROVAL", "PARALLEL"]);
+export const ENGINE_NODES = ["WAIT", "APPROVAL", "PARALLEL"] as const satisfies readonly NodeType[];
 
-/** The node types this Worker can execute. */
-export const supportedNodeTypes = (): NodeType[] => [...(Object.keys(NODE_HANDLERS) as NodeType[]), ...ENGINE_NODES];
+/**
+ * Every other node type, run as one durable step by its handler. The record is total: a node type
+ * added to the DSL without a handler does not compile.
+ */
+export const NODE_HANDLERS: Record<Exclude<NodeType, (typeof ENGINE_NODES)[number]>, NodeHandler> = {
+  DATA: dataNode,
+  BI: bi,
+  JUDGMENT: judgmentNode,
+  MCP: mcpNode,
+  ACTION: action,
+  SWITCH: switchNode,
+  COMPENSATION: compensation,
+  DEPLOY: deployNode,
+  ROLLBACK: rollbackNode,
+  SIMULATE: simulateNode,
+};

@@ -1,18 +1,10 @@
-import { z } from "zod";
 import { loadConfig } from "../../platform/config";
 import { createRedis } from "../../platform/redis";
 import { judge, type JudgmentCaller } from "../judgment-execute";
 import { nodeRequestId } from "../workflow-context";
-import { actorOf, asJson, authorizedRun, checkedConfig, nodeErrorOf, untilTimeout } from "./node-support";
+import { nodeConfig } from "./config";
+import { actorOf, asJson, authorizedRun, nodeErrorOf, untilTimeout } from "./node-support";
 import type { NodeHandler } from "./types";
-
-const JudgmentConfig = z
-  .object({
-    ruleset_id: z.uuid(),
-    method: z.enum(["rule_only", "llm_only", "hybrid"]).optional(),
-    input_mapping: z.record(z.string(), z.unknown(), { error: "must resolve to an object: the judgment's input_data" }),
-  })
-  .strict();
 
 /**
  * JUDGMENT (docs/factory-workflows.md): part 1's judgment service in-process, as the instance's
@@ -21,7 +13,7 @@ const JudgmentConfig = z
  * recorded and the cache scoped by the workflow's id. Result: the judgment as that route answers it.
  */
 export const judgmentNode: NodeHandler = async (ctx, raw) => {
-  const config = checkedConfig(ctx, JudgmentConfig, raw);
+  const config = nodeConfig("JUDGMENT", raw);
   const settings = loadConfig(ctx.env);
   const caller: JudgmentCaller = {
     db: ctx.db,
@@ -37,7 +29,7 @@ export const judgmentNode: NodeHandler = async (ctx, raw) => {
     const row = await untilTimeout(
       ctx,
       judge(caller, {
-        inputData: config.input_mapping,
+        inputData: ctx.resolve(config.input_mapping) as Record<string, unknown>,
         rulesetId: config.ruleset_id,
         method: config.method,
         workflowId: ctx.workflowId,

@@ -1,7 +1,7 @@
-import { z } from "zod";
 import { loadConfig } from "../../platform/config";
 import { callMcpTool, McpCallError, type McpCallErrorKind } from "../mcp-call";
 import { NodeError, type NodeErrorCode } from "../workflow-errors";
+import { nodeConfig } from "./config";
 import type { NodeHandler } from "./types";
 
 /**
@@ -11,14 +11,6 @@ import type { NodeHandler } from "./types";
  * retries and circuit breaker, a call log row carrying the instance id and trace id. The result
  * is the tool's CallToolResult.
  */
-
-const McpNodeConfig = z
-  .object({
-    server_id: z.uuid(),
-    tool: z.string().min(1).max(256),
-    arguments: z.record(z.string(), z.unknown()).optional(),
-  })
-  .strict();
 
 const CODES: Record<McpCallErrorKind, NodeErrorCode> = {
   not_found: "NOT_FOUND",
@@ -36,15 +28,12 @@ const CODES: Record<McpCallErrorKind, NodeErrorCode> = {
 };
 
 export const mcpNode: NodeHandler = async (ctx, config) => {
-  const parsed = McpNodeConfig.safeParse(config);
-  if (!parsed.success) throw new NodeError("VALIDATION_ERROR", `MCP node ${ctx.nodeId}: ${parsed.error.issues.map((i) => `${i.path.join(".") || "config"}: ${i.message}`).join("; ")}`);
-  const { server_id: serverId, tool } = parsed.data;
-  const args = parsed.data.arguments === undefined ? {} : ctx.resolve(parsed.data.arguments);
-  if (typeof args !== "object" || args === null || Array.isArray(args)) throw new NodeError("VALIDATION_ERROR", `MCP node ${ctx.nodeId}: arguments must resolve to an object`);
+  const { server_id: serverId, tool, arguments: mapping } = nodeConfig("MCP", config);
+  const args = (mapping === undefined ? {} : ctx.resolve(mapping)) as Record<string, unknown>;
   try {
     const call = await callMcpTool(
       { db: ctx.db, run: ctx.run, keys: loadConfig(ctx.env).FACTORY_CONNECTOR_KEYS },
-      { tool: { serverId, name: tool }, arguments: args as Record<string, unknown>, traceId: ctx.traceId, workflowInstanceId: ctx.instanceId, signal: ctx.signal },
+      { tool: { serverId, name: tool }, arguments: args, traceId: ctx.traceId, workflowInstanceId: ctx.instanceId, signal: ctx.signal },
     );
     return call.result;
   } catch (err) {

@@ -1,5 +1,4 @@
 import type { BatchItem } from "drizzle-orm/batch";
-import type { z } from "zod";
 import { ApiError } from "../../platform/problem";
 import { authorizeStatement, refusalOf } from "../access";
 import type { Actor } from "../audit";
@@ -43,14 +42,6 @@ const BY_STATUS: Record<number, NodeErrorCode> = { 400: "VALIDATION_ERROR", 403:
 export function nodeErrorOf(err: unknown): unknown {
   if (err instanceof ApiError) return new NodeError(BY_STATUS[err.status] ?? "INTERNAL", err.detail, { problem: err.code, status: err.status, ...err.extensions });
   return err;
-}
-
-/** `config` (its paths resolved) checked by `schema`: a VALIDATION_ERROR naming the JSON pointer of each refusal under /config. */
-export function checkedConfig<S extends z.ZodType>(ctx: NodeContext, schema: S, config: Record<string, unknown>): z.infer<S> {
-  const parsed = schema.safeParse(ctx.resolve(config));
-  if (parsed.success) return parsed.data;
-  const errors = parsed.error.issues.map((i) => ({ pointer: `/config${i.path.map((p) => `/${String(p).replaceAll("~", "~0").replaceAll("/", "~1")}`).join("")}`, message: i.message }));
-  throw new NodeError("VALIDATION_ERROR", errors.map((e) => `${e.pointer}: ${e.message}`).join("; "), { errors });
 }
 
 /** `work`, unless the node's timeout fires first: then TIMEOUT (the work itself is left to its own limit). */

@@ -1,17 +1,10 @@
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import { z } from "zod";
 import { deploymentRow, moveStatements } from "../deployment-sql";
 import { ruleDeployments as D, rulesets } from "../schema";
 import { NodeError } from "../workflow-errors";
-import { asJson, authorizedRun, checkedConfig, nodeActor, nodeErrorOf } from "./node-support";
+import { nodeConfig } from "./config";
+import { asJson, authorizedRun, nodeActor, nodeErrorOf } from "./node-support";
 import type { NodeHandler } from "./types";
-
-const RollbackConfig = z
-  .object({
-    ruleset_id: z.uuid(),
-    to_version: z.int().min(1).max(2_147_483_647).optional(),
-  })
-  .strict();
 
 type Live = { id: string; version: number; status: string; rollbackTo: number | null };
 
@@ -41,7 +34,7 @@ function targetOf(live: Live[], rulesetId: string, toVersion: number | undefined
  * second rollback). Result: the rolled-back deployment row.
  */
 export const rollbackNode: NodeHandler = async (ctx, raw) => {
-  const config = checkedConfig(ctx, RollbackConfig, raw);
+  const config = nodeConfig("ROLLBACK", raw);
   const { db } = ctx;
   try {
     const actor = nodeActor(ctx);

@@ -1,30 +1,15 @@
 import { and, desc, eq, gte, sql } from "drizzle-orm";
-import { z } from "zod";
 import { verdictFromRule, type JudgmentResult } from "../judgment-verdict";
 import { compile, run, type Program } from "../rhai";
 import { judgmentExecutions as J, ruleDeployments as D, rulesets, ruleScripts as S } from "../schema";
 import { NodeError } from "../workflow-errors";
-import { authorizedRun, checkedConfig, nodeErrorOf } from "./node-support";
+import { nodeConfig } from "./config";
+import { authorizedRun, nodeErrorOf } from "./node-support";
 import type { NodeHandler } from "./types";
 
-/** Stored inputs a simulation reads at most, and by default. */
-export const SIMULATE_MAX_SAMPLE = 1000;
+/** Stored inputs a simulation reads without sample.limit (the DSL bounds the limit at 1000). */
 const DEFAULT_SAMPLE = 100;
 const MAX_EXAMPLES = 10;
-
-const SimulateConfig = z
-  .object({
-    ruleset_id: z.uuid(),
-    version: z.int().min(1).max(2_147_483_647),
-    sample: z
-      .object({
-        limit: z.int().min(1).max(SIMULATE_MAX_SAMPLE).optional(),
-        since: z.iso.datetime({ offset: true }).optional(),
-      })
-      .strict()
-      .optional(),
-  })
-  .strict();
 
 type Input = Record<string, unknown>;
 
@@ -48,7 +33,7 @@ function programOf(version: number, script: string): Program {
  * written. Result: { version, active_version, evaluated, distribution, changed_vs_active, examples }.
  */
 export const simulateNode: NodeHandler = async (ctx, raw) => {
-  const config = checkedConfig(ctx, SimulateConfig, raw);
+  const config = nodeConfig("SIMULATE", raw);
   const { db } = ctx;
   const rulesetId = config.ruleset_id;
   const limit = config.sample?.limit ?? DEFAULT_SAMPLE;
