@@ -114,9 +114,14 @@ const EXPLAIN_EN = /\b(?:explain|describe|what does|what is|tell me about)\s+(?:
 const EXPLAIN_EN_AFTER = /\b(?:explain|describe)\s+(?:the\s+)?(.+?)\s+rule(?:set)?\b/i;
 const EXPLAIN_KO = /(?:^|\s)(\S+?)\s*(?:룰셋|룰|규칙)\s*(?:을|를|이|가|은|는)?\s*(?:좀\s*)?(?:설명|알려|뭐)/;
 const WORKFLOW_EN = /\b(?:run|start|execute|launch|trigger|kick off)\b/i;
-const WORKFLOW_NAME_EN = /\b(?:run|start|execute|launch|trigger|kick off)\s+(?:the\s+)?(?:workflow\s+)?(.+?)\s*(?:workflow)?\s*[?.!]*$/i;
+/** "run the defect workflow for L01": the name before "workflow"; else "run workflow defect" (to the end). */
+const WORKFLOW_NAME_EN = [
+  /\b(?:run|start|execute|launch|trigger|kick off)\s+(?:the\s+)?(?!workflow\b)(.+?)\s+workflow\b/i,
+  /\b(?:run|start|execute|launch|trigger|kick off)\s+(?:the\s+)?(?:workflow\s+)?(.+?)\s*(?:workflow)?\s*[?.!]*$/i,
+];
 const WORKFLOW_KO = /워크\s*플로우?|워크플로/;
-const WORKFLOW_NAME_KO = /^(.*?)\s*(?:워크\s*플로우?|워크플로)/;
+/** "L01 불량대응 워크플로우 실행해줘": the word before 워크플로우, or a quoted name with spaces. */
+const WORKFLOW_NAME_KO = [/["“]([^"”]+)["”]\s*(?:워크\s*플로우?|워크플로)/, /(\S+?)\s*(?:워크\s*플로우?|워크플로)/];
 const RUN_KO = /실행|시작|돌려|가동/;
 const CRITICAL = /critical|심각|위험|크리티컬/i;
 const JUDGE = /\b(?:judge|evaluate|assess)\b|판단\s*해|판정\s*해|평가\s*해|판단\s*(?:좀|을|실행)|판정\s*(?:좀|을)/i;
@@ -140,9 +145,13 @@ export function classifyByRules(message: string): Classification {
   const workflowEn = /\bworkflow\b/i.test(text) && WORKFLOW_EN.test(text);
   const workflowKo = WORKFLOW_KO.test(text) && RUN_KO.test(text);
   if (workflowEn || workflowKo) {
-    const named = workflowEn ? WORKFLOW_NAME_EN.exec(text)?.[1] : WORKFLOW_NAME_KO.exec(text)?.[1];
+    const named = (workflowEn ? WORKFLOW_NAME_EN : WORKFLOW_NAME_KO).map((re) => re.exec(text)?.[1]).find(Boolean);
     const workflow = named ? clean(named.replace(/\bworkflow\b/i, "")) : undefined;
-    return result("run_workflow", workflow ? 0.9 : 0.7, { workflow: workflow || undefined, line_code: base.line_code });
+    // The workflow's input comes from these slots (chat-workflow.ts), read from the words around its name, not from it ("불량대응" says no KPI).
+    const rest = named ? text.replace(named, " ") : text;
+    const restKpi = kpiOf(rest);
+    const slots = { line_code: lineOf(rest), date_range: dateOf(rest), kpi: restKpi, threshold: thresholdOf(rest, restKpi)?.value };
+    return result("run_workflow", workflow ? 0.9 : 0.7, { ...slots, workflow: workflow || undefined });
   }
 
   if (CRITICAL.test(text) && !JUDGE.test(text)) {

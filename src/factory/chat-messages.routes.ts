@@ -18,7 +18,7 @@ import { criticalJudgments, explainRule, fixedReply, help, kpiSummary, type Repl
 import { ChatSession, IntentLog } from "./chat-sessions.routes";
 import { sseResponse, turnEvents } from "./chat-stream";
 import { turnStatements } from "./chat-turn";
-import { workflowRequest } from "./chat-workflow-request";
+import { lookupServes, namedWorkflow, workflowFromChat, type WorkflowLookup } from "./chat-workflow";
 import { chatMessages, chatSessions, rulesets } from "./schema";
 
 const JsonMap = z.record(z.string(), z.unknown());
@@ -54,7 +54,7 @@ const send = factoryRoute(
     permission: "chat:create",
     summary: "Send a message: classified into an intent (§8.3), acted on, answered (§8.2)",
     description:
-      "The intent comes from the configured LLM, else from rules (Korean and English). The assistant acts on it (KPI summary, critical judgments, a judgment run — which also needs judgment:execute —, a rule explained, a workflow run requested) and says what it did.",
+      "The intent comes from the configured LLM, else from rules (Korean and English). The assistant acts on it (KPI summary, critical judgments, a judgment run — which also needs judgment:execute —, a rule explained, a workflow started — which also needs workflow:execute) and says what it did.",
     request: { body: jsonBody(MessageInput) },
     responses: {
       201: {
@@ -87,13 +87,18 @@ interface TurnContext {
   today: string;
   zone: string;
   rulesets: ActiveRuleset[];
+  /** run_workflow: the workflow named, read for the reading given to readContext. */
+  workflow?: WorkflowLookup;
 }
 
-/** The first read, when the turn needs one before it acts: the session, the tenant's settings and today in its zone, its active rulesets. */
-async function readContext(c: Context<AppEnv>, sessionId: string): Promise<TurnContext> {
+/**
+ * The first read, when the turn needs one before it acts: the session, the tenant's settings and
+ * today in its zone, its active rulesets; and for a run_workflow reading, the workflow it names.
+ */
+async function readContext(c: Context<AppEnv>, sessionId: string, workflowAsked: Classification | null): Promise<TurnContext> {
   const { db } = c.var;
   const userId = c.var.principal!.userId;
-  const [sessions, active] = await runFactory(c, send, [
+  const reads = [
     db
       .select({
         status: chatSessions.status,
@@ -104,17 +109,28 @@ async function readContext(c: Context<AppEnv>, sessionId: string): Promise<TurnC
       .from(chatSessions)
       .where(and(eq(chatSessions.id, sessionId), eq(chatSessions.userId, userId), ne(chatSessions.status, "deleted"))),
     db.select({ id: rulesets.id, name: rulesets.name, targetKpi: rulesets.targetKpi }).from(rulesets).where(eq(rulesets.isActive, true)).orderBy(asc(rulesets.priority), desc(rulesets.updatedAt)).limit(100),
-  ] as const);
+  ] as const;
+  const [sessions, active, named] = workflowAsked ? await runFactory(c, send, [...reads, namedWorkflow(db, workflowAsked)] as const) : [...(await runFactory(c, send, reads)), null];
   const session = sessions[0];
   if (!session) throw notFound(`chat session ${sessionId}`);
   if (session.status !== "active") throw archived(sessionId);
-  return { ...session, rulesets: active };
+  const workflow = workflowAsked && named ? { for: workflowAsked, found: named.rows[0] ?? null } : undefined;
+  return { ...session, rulesets: active, workflow };
 }
+
+/** The workflow a reading names when the first read was made for another reading (the LLM's differs from the rules'): one more read. */
+async function lookUpWorkflow(c: Context<AppEnv>, cl: Classification): Promise<WorkflowLookup> {
+  const [named] = await runFactory(c, send, [namedWorkflow(c.var.db, cl)] as const);
+  return { for: cl, found: named.rows[0] ?? null };
+}
+
+/** A run_workflow reading that names a workflow: it is looked up before the chat acts. */
+const namesWorkflow = (cl: Classification) => cl.intent === "run_workflow" && Boolean(cl.slots.workflow);
 
 const archived = (id: string) => new ApiError(409, "session_archived", `chat session ${id} is archived: reopen it (PATCH status active) to send messages`);
 
-/** What the assistant does for the intent (chat-replies.ts, chat-judgment.ts, chat-workflow-request.ts). */
-async function act(c: Context<AppEnv>, cl: Classification, context: TurnContext | null): Promise<Reply> {
+/** What the assistant does for the intent (chat-replies.ts, chat-judgment.ts, chat-workflow.ts). */
+async function act(c: Context<AppEnv>, cl: Classification, context: TurnContext | null, ids: { session: string; intent: string }): Promise<Reply> {
   const ko = cl.lang === "ko";
   switch (cl.intent) {
     case "query_defect_rate":
@@ -126,7 +142,7 @@ async function act(c: Context<AppEnv>, cl: Classification, context: TurnContext 
     case "explain_rule":
       return cl.slots.rule ? explainRule(cl) : fixedReply("explain_rule", ko ? "어떤 룰셋을 설명할까요? 이름을 알려 주세요." : "Which ruleset should I explain? Tell me its name.", { status: "needs_rule" });
     case "run_workflow":
-      return cl.slots.workflow ? workflowRequest(cl) : fixedReply("run_workflow", ko ? "어떤 워크플로우를 실행할까요? 이름을 알려 주세요." : "Which workflow should I run? Tell me its name.", { status: "needs_workflow" });
+      return cl.slots.workflow ? workflowFromChat(c, cl, context!.workflow!, ids) : fixedReply("run_workflow", ko ? "어떤 워크플로우를 실행할까요? 이름을 알려 주세요." : "Which workflow should I run? Tell me its name.", { status: "needs_workflow" });
     case "run_judgment":
       return judgmentFromChat(c, cl, context!.rulesets);
     case "unknown":
@@ -137,22 +153,27 @@ async function act(c: Context<AppEnv>, cl: Classification, context: TurnContext 
 /**
  * POST /chat/messages. Round trips: one when the LLM is not configured and the intent is
  * answered from data (the whole turn is one statement); a judgment run adds the first read and
- * the judgment's own; with an LLM, the first read comes before the LLM call (its endpoint is the
- * tenant's setting, and a missing or archived session must not cost an LLM call), then the turn.
+ * the judgment's own; a workflow named adds the first read (the workflow, the caller's
+ * workflow:execute, the input its slots make) and, when it can start, the execute route's batch;
+ * with an LLM, the first read comes before the LLM call (its endpoint is the tenant's setting,
+ * and a missing or archived session must not cost an LLM call), then the turn. Table:
+ * docs/factory-chat.md.
  */
 async function sendMessage(c: Context<AppEnv>, input: z.infer<typeof MessageInput>): Promise<Response> {
   const { db, config } = c.var;
   const userId = c.var.principal!.userId;
   const rules = classifyByRules(input.content);
   const useLlm = Boolean(config.FACTORY_LLM_BASE_URL);
-  let context: TurnContext | null = useLlm || rules.intent === "run_judgment" ? await readContext(c, input.sessionId) : null;
+  const firstRead = useLlm || rules.intent === "run_judgment" || namesWorkflow(rules);
+  let context: TurnContext | null = firstRead ? await readContext(c, input.sessionId, namesWorkflow(rules) ? rules : null) : null;
   let llm: LlmClassification | null = null;
   if (useLlm) llm = await classifyByLlm(input.content, { today: context!.today, zone: context!.zone, settings: context!.settings, config, lang: rules.lang });
   const classification = llm?.classification ?? rules;
-  if (classification.intent === "run_judgment" && !context) context = await readContext(c, input.sessionId);
-  const reply = await act(c, classification, context);
-  const llmMeta = llm ? { llm: { status: llm.metadata?.status ?? "not_called", model: llm.metadata?.model ?? null, calls: llm.calls.length, fell_back: llm.fellBack } } : {};
+  if (classification.intent === "run_judgment" && !context) context = await readContext(c, input.sessionId, null);
+  if (namesWorkflow(classification) && !lookupServes(context!.workflow, classification)) context = { ...context!, workflow: await lookUpWorkflow(c, classification) };
   const ids = { intent: crypto.randomUUID(), user: crypto.randomUUID(), assistant: crypto.randomUUID() };
+  const reply = await act(c, classification, context, { session: input.sessionId, intent: ids.intent });
+  const llmMeta = llm ? { llm: { status: llm.metadata?.status ?? "not_called", model: llm.metadata?.model ?? null, calls: llm.calls.length, fell_back: llm.fellBack } } : {};
   const statements = turnStatements(db, { sessionId: input.sessionId, userId, content: input.content, classification, reply, metadata: llmMeta, ids }, llm ? { calls: llm.calls, traceId: requestOrigin(c).traceId } : null);
   const [, sessions, messages, intents] = await runFactory(c, send, statements);
   const session = sessions[0];

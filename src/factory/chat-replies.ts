@@ -134,8 +134,8 @@ export function explainRule(c: Classification): Reply {
 export function help(c: Classification): Reply {
   const text =
     c.lang === "ko"
-      ? '요청을 이해하지 못했습니다. 할 수 있는 일: KPI 조회 ("L01 불량률 어때?", "어제 L02 OEE"), critical 판단 목록 ("어제 심각 판단 보여줘"), 판단 실행 ("L01 불량률 7.3% 판단해줘"), 룰 설명 ("defect 룰 설명해줘"), 워크플로우 실행 요청 ("불량 대응 워크플로우 실행해줘").'
-      : 'I did not understand that. I can: report a KPI ("L01 defect rate?", "OEE of L02 yesterday"), list critical judgments ("show critical judgments from yesterday"), run a judgment ("judge L01 defect rate 7.3%"), explain a rule ("explain rule defect"), and request a workflow run ("run the defect workflow").';
+      ? '요청을 이해하지 못했습니다. 할 수 있는 일: KPI 조회 ("L01 불량률 어때?", "어제 L02 OEE"), critical 판단 목록 ("어제 심각 판단 보여줘"), 판단 실행 ("L01 불량률 7.3% 판단해줘"), 룰 설명 ("defect 룰 설명해줘"), 워크플로우 실행 ("defect-response 워크플로우 L01 실행해줘").'
+      : 'I did not understand that. I can: report a KPI ("L01 defect rate?", "OEE of L02 yesterday"), list critical judgments ("show critical judgments from yesterday"), run a judgment ("judge L01 defect rate 7.3%"), explain a rule ("explain rule defect"), and start a workflow ("run the defect-response workflow for L01").';
   return { action: "help", data: sql`'{}'::jsonb`, reply: sql`${text}::text` };
 }
 

@@ -10,12 +10,12 @@ import { json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
 import { pageOf, PageQuery, uuidParams } from "../platform/schemas";
 import { columnsOf, rowSchema } from "../platform/table-schema";
-import { factoryRoute, runFactory, tenantOf, type FactoryAccess } from "./access";
+import { factoryRoute, runFactory, type FactoryAccess } from "./access";
 import { changedRows, userActor } from "./audit";
 import { INSTANCE_STATUSES, workflowExecutionLogs, workflowInstances } from "./schema";
 import { approvalEventType } from "./workflow-nodes/approval";
-import { approvalStatements, CONTROLS, controlStatements, currentNodeId, instanceLogs, instanceRow, startStatements, workflowVisible, type ControlName } from "./workflow-instance-sql";
-import { createRun, startedRow, startRequest, workflowBinding } from "./workflow-start";
+import { approvalStatements, CONTROLS, controlStatements, currentNodeId, instanceLogs, instanceRow, workflowVisible, type ControlName } from "./workflow-instance-sql";
+import { startAsCaller, workflowBinding } from "./workflow-start";
 
 /** Workflow execution routes (docs/factory-workflows.md, "Execution"): execute, instances, controls, approvals. */
 
@@ -158,23 +158,10 @@ const cancel = controlRoute("cancel");
 
 export const workflowInstanceRoutes = createRouter()
   .openapi(execute, async (c) => {
-    const { db, principal } = c.var;
     const { id } = c.req.valid("param");
     const body = c.req.valid("json");
-    const tenantId = tenantOf(principal!);
-    const r = await startRequest({
-      tenantId,
-      workflowId: id,
-      input: body.input ?? {},
-      triggerType: body.triggerType,
-      triggeredBy: principal!.userId,
-      traceId: userActor(c).origin.traceId ?? c.var.requestId,
-      metadata: body.metadata,
-    });
-    const results = await runFactory(c, execute, startStatements(db, r));
-    const { row } = startedRow(r, results as never);
-    await createRun(c.env, { instanceId: r.instanceId, tenantId, workflowId: id, actorUserId: principal!.userId, traceId: r.traceId });
-    return c.json({ ...row!, currentNodeId: null }, 202);
+    const row = await startAsCaller(c, execute, { workflowId: id, input: body.input ?? {}, triggerType: body.triggerType, metadata: body.metadata });
+    return c.json({ ...row, currentNodeId: null }, 202);
   })
   .openapi(listInstances, async (c) => {
     const { db } = c.var;

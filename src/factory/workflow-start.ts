@@ -1,9 +1,11 @@
+import type { Context } from "hono";
 import { servicePrincipal, type Principal } from "../platform/auth";
-import type { Bindings } from "../platform/context";
+import type { AppEnv, Bindings } from "../platform/context";
 import { backgroundDatabase, runAs } from "../platform/db";
 import { ApiError, fieldError, notFound } from "../platform/problem";
 import { log } from "../platform/log";
-import { changedRows } from "./audit";
+import { runFactory, tenantOf, type FactoryAccess } from "./access";
+import { changedRows, userActor } from "./audit";
 import type { InstanceParams } from "./workflow-engine";
 import { startStatements, type StartRequest } from "./workflow-instance-sql";
 import { workflowInstances } from "./schema";
@@ -100,4 +102,25 @@ export async function startInstance(env: Bindings, args: StartArgs): Promise<{ i
   const creator = results[1].rows[0]?.created_by ?? null;
   await createRun(env, { instanceId: r.instanceId, tenantId: args.tenantId, workflowId: args.workflowId, actorUserId: actorId ?? creator, traceId: r.traceId });
   return { instanceId: r.instanceId, status: row?.status ?? "PENDING" };
+}
+
+/**
+ * Starts an instance as the request's caller: what POST /workflows/{id}/execute does, and the
+ * chat's run_workflow (chat-workflow.ts) through the same code. One round trip:
+ * factory.authorize() with `access`'s permission (workflow:execute) first in the batch, then the
+ * row, inserted only when the input fits variables.input (startStatements); then the Workflows
+ * instance. Refusals are the execute route's problems (403, 404, 422, 503).
+ */
+export async function startAsCaller(
+  c: Context<AppEnv>,
+  access: FactoryAccess,
+  args: { workflowId: string; input: Record<string, unknown>; triggerType: "manual" | "api"; metadata?: Record<string, unknown> },
+) {
+  const { db, principal } = c.var;
+  const tenantId = tenantOf(principal!);
+  const r = await startRequest({ ...args, tenantId, triggeredBy: principal!.userId, traceId: userActor(c).origin.traceId ?? c.var.requestId });
+  const results = (await runFactory(c, access, startStatements(db, r))) as unknown as StartResults;
+  const { row } = startedRow(r, results);
+  await createRun(c.env, { instanceId: r.instanceId, tenantId, workflowId: args.workflowId, actorUserId: principal!.userId, traceId: r.traceId });
+  return row!;
 }

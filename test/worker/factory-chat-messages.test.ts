@@ -1,8 +1,7 @@
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { runAs } from "../../src/platform/db";
-import { sha256Hex } from "../../src/platform/canonical-json";
-import { chatMessages, judgmentExecutions, rulesets, workflowInstances, workflows } from "../../src/factory/schema";
+import { chatMessages, judgmentExecutions, rulesets } from "../../src/factory/schema";
 import { as, db, seedTenant, seedUser, type FactoryUser } from "./factory-helpers";
 import { openSession, parseSse, say, seedJudgment, utcDay } from "./factory-chat-helpers";
 import { DEFECT_RATE_SCRIPT, seedRuleset } from "./factory-judgments-helpers";
@@ -14,14 +13,6 @@ const messagesOf = async (user: FactoryUser, sessionId: string) => {
   const [rows] = await runAs(db, as(user.tenantId, user.userId), [db.select().from(chatMessages).where(eq(chatMessages.sessionId, sessionId))] as const);
   return rows;
 };
-
-async function seedNamedWorkflow(admin: FactoryUser, name: string, isActive = true): Promise<string> {
-  const dsl = { name, nodes: [{ id: "judge", type: "JUDGMENT", config: {} }] };
-  const [rows] = await runAs(db, as(admin.tenantId, admin.userId), [
-    db.insert(workflows).values({ tenantId: admin.tenantId, name, dslJson: dsl, dslDigest: await sha256Hex(JSON.stringify(dsl)), isActive, createdBy: admin.userId }).returning({ id: workflows.id }),
-  ] as const);
-  return rows[0]!.id;
-}
 
 describe("POST /chat/messages: the turn", () => {
   it("stores the user's message and the assistant's with their intent, counts both, in one Postgres round trip (rules)", async () => {
@@ -171,23 +162,5 @@ describe("what the assistant does", () => {
     expect(refused.body.assistantMessage.content).toMatch(/^The judgment was not run: .*judgment:execute/);
     const [judged] = await runAs(db, as(admin.tenantId, admin.userId), [db.select().from(judgmentExecutions).where(eq(judgmentExecutions.tenantId, tenantId))] as const);
     expect(judged).toEqual([]);
-  });
-
-  it("records a workflow run request and says where workflows are started, starting nothing itself", async () => {
-    const { admin } = await seedTenant();
-    const workflowId = await seedNamedWorkflow(admin, "defect-response");
-    await seedNamedWorkflow(admin, "불량대응", false);
-    const id = await openSession(admin);
-    const en = await say(admin, id, "run the defect-response workflow", { llm: false });
-    expect(en.body.assistantMessage.content).toBe(
-      `Recorded a request to run workflow defect-response (version 1). The chat does not start workflows itself: start it with POST /api/v1/factory/workflows/${workflowId}/execute.`,
-    );
-    expect(en.body.assistantMessage.metadata).toMatchObject({ action: { type: "run_workflow" }, data: { status: "requested", workflow: "defect-response", found: { id: workflowId, execute: `/api/v1/factory/workflows/${workflowId}/execute` } } });
-    const ko = await say(admin, id, "불량대응 워크플로우 실행해줘", { llm: true });
-    expect(ko.body.assistantMessage.content).toMatch(/^워크플로우 불량대응 \(버전 1, 비활성\)의 실행 요청을 기록했습니다\./);
-    const missing = await say(admin, id, "start the cooling workflow", { llm: false });
-    expect(missing.body.assistantMessage.content).toBe('No workflow is named "cooling". The request is recorded.');
-    const [instances] = await runAs(db, as(admin.tenantId, admin.userId), [db.select().from(workflowInstances).where(eq(workflowInstances.tenantId, admin.tenantId))] as const);
-    expect(instances).toEqual([]);
   });
 });
