@@ -4,6 +4,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { servicePrincipal, type Principal } from "../platform/auth";
 import type { Bindings } from "../platform/context";
 import { backgroundDatabase, runAs, type Database } from "../platform/db";
+import { log } from "../platform/log";
+import { relayOutbox } from "../platform/relay";
 import { NODE_HANDLERS } from "./workflow-nodes";
 import { approvalConfig, approvalOutcome, type Decision } from "./workflow-nodes/approval";
 import { branchesOf } from "./workflow-nodes/parallel";
@@ -134,6 +136,7 @@ export class WorkflowRun {
         if (outcome.stop) return { status: "STOPPED" };
         current = outcome.next;
       }
+      await this.flushEvents();
       return { status: "COMPLETED" };
     } catch (err) {
       const failure = err instanceof DeadlinePassed ? new NodeError("TIMEOUT", `the instance ran past its ${this.def.timeoutSeconds} s timeout`) : this.failureOf(err);
@@ -143,7 +146,21 @@ export class WorkflowRun {
         await this.run([finishStatement(this.db, this.p.instanceId, status, { code: failure.code, message: failure.message })] as const);
         return status;
       });
+      await this.flushEvents();
       return { status };
+    }
+  }
+
+  /**
+   * The events the instance wrote (its end, its JUDGMENT nodes' results) sent to the queue now,
+   * not at the next minute's relay; a failure leaves them to that relay. Its own request id: it
+   * is no step's round trip.
+   */
+  private async flushEvents() {
+    try {
+      await relayOutbox(this.env, { requestId: `wf-${this.p.instanceId}:relay`, actorId: this.principal.userId, systems: ["factory"] });
+    } catch (err) {
+      log("warn", "workflow events not relayed; the minute's relay sends them", { instanceId: this.p.instanceId, error: String(err) });
     }
   }
 
