@@ -28,6 +28,7 @@ import { EVENT_TRIGGER_CONSUMERS } from "./workflow-event-triggers";
 import { HOOK_PATH, workflowHookRoutes } from "./workflow-hooks.routes";
 import { workflowInstanceRoutes } from "./workflow-instances.routes";
 import { fireWorkflowSchedules } from "./workflow-schedules";
+import { purgeWorkflowWebhookDeliveries } from "./workflow-webhook-retention";
 import { sweepWorkflowTimeouts } from "./workflow-timeouts";
 import { workflowRoutes } from "./workflows.routes";
 
@@ -65,8 +66,8 @@ export const parts = defineParts({
      * §3.1: schedule-triggered workflows fire once per cron slot (docs/factory-workflows.md, "Triggers").
      */
     [EVERY_MINUTE]: [checkConnectorHealth, evaluateAlarms, sweepWorkflowTimeouts, fireWorkflowSchedules],
-    /** §2.1 data_retention: raw logs, judgment logs and LLM calls past each tenant's days (docs/factory-monitoring.md). */
-    [DAILY]: [applyRetention],
+    /** §2.1 data_retention: raw logs, judgment logs and LLM calls past each tenant's days (docs/factory-monitoring.md); workflow webhook deliveries past an hour. */
+    [DAILY]: [applyRetention, purgeWorkflowWebhookDeliveries],
   },
   consumers: {
     /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */
