@@ -81,6 +81,8 @@ export async function startBench(latency: InjectedLatency): Promise<BenchContext
       UPSTASH_REDIS_REST_TOKEN: stack.upstashToken,
       RATE_LIMIT_MAX: "100000000",
       AGENT_USER_REQUESTS_PER_MINUTE: "100000000",
+      // Workflow ACTION nodes sign their calls (bench/factory-workflows.bench.ts).
+      FACTORY_ACTION_SIGNING_SECRET: `whsec_${Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString("base64")}`,
     },
     ip: "127.0.0.1",
     logLevel: "error",

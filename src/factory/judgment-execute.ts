@@ -16,6 +16,7 @@ import { inputsGenerationKey } from "./inputs-generation";
 import { cacheScope, DEFAULT_CACHE_TTL_SEC, judgmentCacheKey, readCachedJudgment, type CachedJudgment, type JudgmentMethod } from "./judgment-cache";
 import { cachedRefusal, generationOf, INPUTS_TTL_SEC, judgmentInputsKey, readJudgmentInputs, type InputsNeed, type JudgmentInputs } from "./judgment-inputs";
 import { countCacheHit, insertJudgment, insertLlmCalls, judgmentInputs, judgmentQuota, upsertCacheMirror, type JudgmentRow, type NewJudgment } from "./judgment-sql";
+import { judgmentEvents } from "./workflow-events";
 import { combineVerdicts, DEFAULT_HYBRID_THRESHOLD, llmNeeded, type Verdict } from "./judgment-verdict";
 
 export interface ExecuteRequest {
@@ -92,7 +93,8 @@ interface Run {
 export const executeJudgment = (c: Context<AppEnv>, route: FactoryAccess, req: ExecuteRequest): Promise<JudgmentRow> => judge(judgmentCaller(c, route), req);
 
 /**
- * A judgment (docs/factory-judgments.md), for a route or a workflow's JUDGMENT node: the cache first, then the method. Round
+ * A judgment (docs/factory-judgments.md), for a route or a workflow's JUDGMENT node: the cache first, then the method; its
+ * events (judgment.completed, judgment.critical: workflow-events.ts) are written with its record. Round
  * trips: a hit is one Redis pipeline (entry, inputs generation and entry, quota count) and one
  * Postgres batch (the record, conditional on the quota, and the mirror's hit count); a miss adds
  * a Redis SET of the new entry, and, only when the cached inputs are cold, the Postgres batch
@@ -172,6 +174,7 @@ export async function judge(caller: JudgmentCaller, req: ExecuteRequest): Promis
   const writes: BatchItem<"pg">[] = [insertJudgment(db, judgment, place), judgmentQuota(db)];
   if (llm?.calls.length) writes.push(insertLlmCalls(db, llm.calls.map((call) => ({ ...call, costEstimateUsd: call.costEstimateUsd === null ? null : call.costEstimateUsd.toFixed(6), tenantId, judgmentExecutionId: id, promptTemplateId: llm!.metadata.prompt_template_id, callType: "judgment" as const, traceId: ctx.traceId }))));
   if (cacheable) writes.push(upsertCacheMirror(db, { tenantId, cacheKey, executionId: id, inputHash: hash, result: verdict.result, confidence: verdict.confidence, ttlSeconds: ttl }));
+  writes.push(judgmentEvents(db, id, req.rulesetId ?? null));
   const [stored, quota] = (await caller.run(writes)) as unknown as [JudgmentRow[], { limit: number }[]];
   const row = stored[0];
   if (!row) throw quotaSpent(quota[0]?.limit ?? tenant.limit);
@@ -268,6 +271,7 @@ async function serveHit(ctx: Run, req: ExecuteRequest, cached: CachedJudgment, c
     insertJudgment(db, judgment, place),
     judgmentQuota(db),
     countCacheHit(db, ctx.tenantId, cacheKey, id),
+    judgmentEvents(db, id, req.rulesetId ?? null),
   ] as const);
   if (!stored[0]) throw quota[0] ? quotaSpent(quota[0].limit) : notFound(`tenant ${ctx.tenantId}`);
   return stored[0];

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { and, eq, gte, lt, sql } from "drizzle-orm";
 import { JsonObject } from "../platform/input";
 import { keyset } from "../platform/paging";
+import { relayAfterResponse } from "../platform/relay";
 import { ApiError, fieldError, notFound } from "../platform/problem";
 import { json, jsonBody } from "../platform/route";
 import { createRouter } from "../platform/router";
@@ -120,7 +121,12 @@ const giveFeedback = factoryRoute(
 const newest = keyset([judgmentExecutions.createdAt, judgmentExecutions.id], "desc");
 
 export const judgmentRoutes = createRouter()
-  .openapi(execute, async (c) => c.json(wire(await executeJudgment(c, execute, c.req.valid("json"))), 201))
+  .openapi(execute, async (c) => {
+    const row = await executeJudgment(c, execute, c.req.valid("json"));
+    // Its events (event-triggered workflows) reach the queue after the response.
+    relayAfterResponse(c);
+    return c.json(wire(row), 201);
+  })
   .openapi(getOne, async (c) => {
     const { id } = c.req.valid("param");
     const { db } = c.var;

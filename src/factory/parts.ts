@@ -26,7 +26,11 @@ import { rulesetRoutes } from "./rulesets.routes";
 import { tenantRoutes } from "./tenants.routes";
 import { CALLBACK_PATH, trainingJobRoutes } from "./training-jobs.routes";
 import { userRoutes } from "./users.routes";
+import { EVENT_TRIGGER_CONSUMERS } from "./workflow-event-triggers";
+import { HOOK_PATH, workflowHookRoutes } from "./workflow-hooks.routes";
 import { workflowInstanceRoutes } from "./workflow-instances.routes";
+import { fireWorkflowSchedules } from "./workflow-schedules";
+import { purgeWorkflowWebhookDeliveries } from "./workflow-webhook-retention";
 import { sweepWorkflowTimeouts } from "./workflow-timeouts";
 import { workflowRoutes } from "./workflows.routes";
 
@@ -53,7 +57,8 @@ router
   .route("/", autoRuleRoutes)
   .route("/", trainingJobRoutes)
   .route("/", chatSessionRoutes)
-  .route("/", chatMessageRoutes);
+  .route("/", chatMessageRoutes)
+  .route("/", workflowHookRoutes);
 
 /** The factory system's parts (src/factory/index.ts loads them on first use). */
 export const parts = defineParts({
@@ -61,11 +66,12 @@ export const parts = defineParts({
   jobs: {
     /**
      * §9.1: data connectors' status, last_health_check_at and last_health_status (docs/factory-connectors.md);
-     * §12.4: alarms (docs/factory-monitoring.md); §3.3: workflow instances past their timeout_seconds become TIMEOUT (docs/factory-workflows.md, "Timeouts").
+     * §12.4: alarms (docs/factory-monitoring.md); §3.3: workflow instances past their timeout_seconds become TIMEOUT (docs/factory-workflows.md, "Timeouts");
+     * §3.1: schedule-triggered workflows fire once per cron slot (docs/factory-workflows.md, "Triggers").
      */
-    [EVERY_MINUTE]: [checkConnectorHealth, evaluateAlarms, sweepWorkflowTimeouts],
-    /** §2.1 data_retention: raw logs, judgment logs and LLM calls past each tenant's days (docs/factory-monitoring.md). */
-    [DAILY]: [applyRetention],
+    [EVERY_MINUTE]: [checkConnectorHealth, evaluateAlarms, sweepWorkflowTimeouts, fireWorkflowSchedules],
+    /** §2.1 data_retention: raw logs, judgment logs and LLM calls past each tenant's days (docs/factory-monitoring.md); workflow webhook deliveries past an hour. */
+    [DAILY]: [applyRetention, purgeWorkflowWebhookDeliveries],
   },
   consumers: {
     /** §5.4: output conflicts of a new version or a moved deployment (docs/factory-rules.md, "Conflicts"). */
@@ -73,9 +79,15 @@ export const parts = defineParts({
     RULE_DEPLOYMENT_CHANGED: [conflictConsumer],
     /** §6.3–6.4: a rule_learning job learns and scores rule candidates (docs/factory-learning.md). */
     [LEARNING_JOB_CREATED]: [ruleLearningConsumer],
+    /** §3.1: judgment results and instance ends start the event-triggered workflows whose filter matches (docs/factory-workflows.md, "Triggers"). */
+    ...EVENT_TRIGGER_CONSUMERS,
   },
-  /** The external training system's Standard Webhooks callback: its signature, not a bearer token (docs/factory-learning.md). */
-  signedRoutes: [CALLBACK_PATH],
+  /**
+   * Standard Webhooks signatures, not bearer tokens: the external training system's callback
+   * (docs/factory-learning.md) and workflows' webhook triggers, each under its workflow's secret
+   * (docs/factory-workflows.md, "Triggers").
+   */
+  signedRoutes: [CALLBACK_PATH, HOOK_PATH],
   /** Learning samples are imported as JSON lines or CSV. */
   bodyTypes: { "/learning/samples/import": ["application/x-ndjson", "application/jsonl", "text/csv"] },
   cacheKeys: {

@@ -4,6 +4,8 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { servicePrincipal, type Principal } from "../platform/auth";
 import type { Bindings } from "../platform/context";
 import { backgroundDatabase, runAs, type Database } from "../platform/db";
+import { log } from "../platform/log";
+import { relayOutbox } from "../platform/relay";
 import { NODE_HANDLERS } from "./workflow-nodes";
 import { approvalConfig, approvalEventType, approvalOutcome, type Decision } from "./workflow-nodes/approval";
 import { branchesOf } from "./workflow-nodes/parallel";
@@ -131,6 +133,7 @@ export class WorkflowRun {
         if (outcome.stop) return { status: "STOPPED" };
         current = outcome.next;
       }
+      await this.flushEvents();
       return { status: "COMPLETED" };
     } catch (err) {
       const failure = err instanceof DeadlinePassed ? new NodeError("TIMEOUT", `the instance ran past its ${this.def.timeoutSeconds} s timeout`) : this.failureOf(err);
@@ -140,7 +143,21 @@ export class WorkflowRun {
         await this.run([finishStatement(this.db, this.p.instanceId, status, { code: failure.code, message: failure.message })] as const);
         return status;
       });
+      await this.flushEvents();
       return { status };
+    }
+  }
+
+  /**
+   * The events the instance wrote (its end, its JUDGMENT nodes' results) sent to the queue now,
+   * not at the next minute's relay; a failure leaves them to that relay. Its own request id: it
+   * is no step's round trip.
+   */
+  private async flushEvents() {
+    try {
+      await relayOutbox(this.env, { requestId: `wf-${this.p.instanceId}:relay`, actorId: this.principal.userId, systems: ["factory"] });
+    } catch (err) {
+      log("warn", "workflow events not relayed; the minute's relay sends them", { instanceId: this.p.instanceId, error: String(err) });
     }
   }
 
@@ -276,8 +293,11 @@ export class WorkflowRun {
   /** WAIT: a durable sleep (never past the instance's deadline), then its completion. */
   private async runWait(node: WorkflowNode, next: string | null, onMainPath: boolean): Promise<NodeOutcome> {
     const target = waitTarget(node.config);
-    if ("until" in target) await this.step.sleepUntil(`${node.id}_sleep`, Math.min(target.until, this.deadline));
-    else await this.step.sleep(`${node.id}_sleep`, Math.max(0, Math.min(target.ms, this.deadline - Date.now())));
+    if ("until" in target) {
+      // A time already past is no wait (the engine refuses to sleep until the past).
+      const wakeAt = Math.min(target.until, this.deadline);
+      if (wakeAt > Date.now()) await this.step.sleepUntil(`${node.id}_sleep`, wakeAt);
+    } else await this.step.sleep(`${node.id}_sleep`, Math.max(0, Math.min(target.ms, this.deadline - Date.now())));
     this.checkDeadline();
     const result = "until" in target ? { until: new Date(target.until).toISOString() } : { seconds: target.ms / 1000 };
     const { stop } = (await this.step.do(node.id, async () => this.complete(node.id, result, next ? [next] : [], { final: onMainPath && next === null, input: node.config }))) as { stop: boolean };

@@ -1,5 +1,6 @@
 import { sql, type SQL } from "drizzle-orm";
 import type { Database } from "../platform/db";
+import { instanceEndEvents } from "./workflow-events";
 import { workflowExecutionLogs as L, workflowInstances as I, workflows as W, workflowSteps as S } from "./schema";
 
 /**
@@ -115,13 +116,14 @@ export interface Mirror {
 /**
  * The instance after a node completed: its result under runtime_context.variables.nodes, the node
  * appended to execution_path, checkpoint_data (completed nodes, the next ones, the registered
- * compensations), current_step_id; COMPLETED with ended_at and duration_ms when it was the last.
+ * compensations), current_step_id; COMPLETED with ended_at and duration_ms when it was the last
+ * (and workflow.completed sent: workflow-events.ts).
  * Built from the row's own values in SQL, so parallel branches updating it at once lose nothing.
  */
 export function mirrorUpdate(db: Database, m: Mirror) {
   const node = sql`${m.nodeId}::text`;
   return db.execute<{ status: string }>(sql`
-    update ${I} set
+    with ended as (update ${I} set
       status = case when ${m.final} then 'COMPLETED' when status = 'PAUSED' then 'PAUSED' else 'RUNNING' end,
       current_step_id = coalesce((select s.id from ${S} s where s.workflow_id = ${m.workflowId}::uuid and s.node_id = ${m.next[0] ?? null}::text), current_step_id),
       runtime_context = jsonb_set(
@@ -134,19 +136,24 @@ export function mirrorUpdate(db: Database, m: Mirror) {
       ended_at = case when ${m.final} then now() else ended_at end,
       duration_ms = case when ${m.final} then (extract(epoch from now() - started_at) * 1000)::int else duration_ms end
     where id = ${m.instanceId}::uuid and status in ${live}
-    returning status`);
+    returning *),
+    events as (${instanceEndEvents(sql`ended`)})
+    select status from ended`);
 }
 
 /** One more retry on the instance's count. */
 export const countRetry = (db: Database, instanceId: string) => db.execute(sql`update ${I} set retry_count = retry_count + 1 where id = ${instanceId}::uuid and status in ${live}`);
 
-/** The instance ends FAILED or TIMEOUT with the error that ended it (nothing when it already ended). */
+/** The instance ends FAILED or TIMEOUT with the error that ended it, and workflow.failed is sent (nothing when it already ended). */
 export function finishStatement(db: Database, instanceId: string, status: "FAILED" | "TIMEOUT", error: { code: string; message: string }) {
   return db.execute<{ status: string }>(sql`
-    update ${I} set status = ${status}, last_error = ${error.message}, error_code = ${error.code}, ended_at = now(),
-      duration_ms = (extract(epoch from now() - started_at) * 1000)::int
-    where id = ${instanceId}::uuid and status in ${live}
-    returning status`);
+    with ended as (
+      update ${I} set status = ${status}, last_error = ${error.message}, error_code = ${error.code}, ended_at = now(),
+        duration_ms = (extract(epoch from now() - started_at) * 1000)::int
+      where id = ${instanceId}::uuid and status in ${live}
+      returning *),
+    events as (${instanceEndEvents(sql`ended`)})
+    select status from ended`);
 }
 
 /** The instance waits for an approval: WAITING (PAUSED stays), the request under metadata.approval. */

@@ -48,16 +48,22 @@ export const webhookSecretOwner = (tenantId: string, workflowId: string) => `fac
  * delivery (run as the service role: the caller is no user).
  */
 export const webhookTarget = (db: Database, workflowId: string) =>
-  db.execute<{ id: string; tenant_id: string; is_active: boolean; enabled: boolean; created_by: string | null; secret_sealed: string }>(sql`
-    select w.id, w.tenant_id, w.is_active, coalesce((w.trigger_config ->> 'enabled')::boolean, true) as enabled, w.created_by, s.secret_sealed
-    from factory.workflows w join factory.workflow_webhook_secrets s on s.workflow_id = w.id
+  db.execute<{ id: string; tenant_id: string; is_active: boolean; enabled: boolean; tenant_active: boolean; created_by: string | null; secret_sealed: string }>(sql`
+    select w.id, w.tenant_id, w.is_active, coalesce((w.trigger_config ->> 'enabled')::boolean, true) as enabled, t.status = 'active' as tenant_active,
+           w.created_by, s.secret_sealed
+    from factory.workflows w join factory.workflow_webhook_secrets s on s.workflow_id = w.id join factory.tenants t on t.id = w.tenant_id
     where w.id = ${workflowId}::uuid and w.trigger_config ->> 'type' = 'webhook'`);
 
-/** Records a delivery's webhook-id: a row comes back the first time only, so a replay is refused. */
-export const recordWebhookDelivery = (db: Database, workflowId: string, webhookId: string) =>
+/**
+ * Records a delivery's webhook-id beside the instance it started: only when instance
+ * `instanceId` of the workflow was inserted by this transaction (earlier in the batch), so a
+ * refused delivery records nothing and the record commits with its instance.
+ */
+export const recordWebhookDelivery = (db: Database, workflowId: string, webhookId: string, instanceId: string) =>
   db.execute<{ workflow_id: string }>(sql`
     insert into factory.workflow_webhook_deliveries (workflow_id, webhook_id, tenant_id)
-    select w.id, ${webhookId}, w.tenant_id from factory.workflows w where w.id = ${workflowId}::uuid
+    select i.workflow_id, ${webhookId}, i.tenant_id from factory.workflow_instances i
+    where i.id = ${instanceId}::uuid and i.workflow_id = ${workflowId}::uuid and i.xmin = pg_current_xact_id()::xid
     on conflict (workflow_id, webhook_id) do nothing
     returning workflow_id`);
 
@@ -67,26 +73,30 @@ export const purgeWebhookDeliveries = (db: Database) =>
 
 /** The active, enabled schedule-triggered workflows of every tenant (as the service role): what the minute cron evaluates. */
 export const activeSchedules = (db: Database) =>
-  db.execute<{ id: string; tenant_id: string; created_by: string | null; cron: string; timezone: string }>(sql`
-    select w.id, w.tenant_id, w.created_by, w.trigger_config ->> 'cron' as cron, coalesce(w.trigger_config ->> 'timezone', 'UTC') as timezone
+  db.execute<{ id: string; tenant_id: string; created_by: string | null; cron: string; timezone: string; activated_ms: number | null }>(sql`
+    select w.id, w.tenant_id, w.created_by, w.trigger_config ->> 'cron' as cron, coalesce(w.trigger_config ->> 'timezone', 'UTC') as timezone, (extract(epoch from w.activated_at) * 1000)::float8 as activated_ms
     from factory.workflows w join factory.tenants t on t.id = w.tenant_id
     where w.is_active and t.status = 'active' and w.trigger_config ->> 'type' = 'schedule'
       and coalesce((w.trigger_config ->> 'enabled')::boolean, true)`);
 
 /** Claims schedule slots: returns the (workflow, slot) pairs this caller won, each won once across all callers. */
 export const claimScheduleSlots = (db: Database, slots: { workflowId: string; slotAt: Date }[]) =>
-  db.execute<{ workflow_id: string; slot_at: string }>(sql`
+  db.execute<{ workflow_id: string; slot_ms: number }>(sql`
     insert into factory.workflow_schedule_slots (workflow_id, slot_at, tenant_id)
     select w.id, s.slot_at, w.tenant_id
     from jsonb_to_recordset(${JSON.stringify(slots.map((s) => ({ workflow_id: s.workflowId, slot_at: s.slotAt.toISOString() })))}::jsonb) as s(workflow_id uuid, slot_at timestamptz)
     join factory.workflows w on w.id = s.workflow_id
     on conflict (workflow_id, slot_at) do nothing
-    returning workflow_id, slot_at`);
+    returning workflow_id, (extract(epoch from slot_at) * 1000)::float8 as slot_ms`);
 
-/** The tenant's active, enabled event-triggered workflows listening for `event` (their filters are matched in code: eventMatches). */
+/**
+ * The tenant's active, enabled event-triggered workflows listening for `event` (their filters are
+ * matched in code: eventMatches), with the names of their input variables.
+ */
 export const eventListeners = (db: Database, tenantId: string, event: string) =>
-  db.execute<{ id: string; tenant_id: string; created_by: string | null; event_filter: Record<string, unknown> }>(sql`
-    select w.id, w.tenant_id, w.created_by, w.trigger_config -> 'event_filter' as event_filter
+  db.execute<{ id: string; tenant_id: string; created_by: string | null; event_filter: Record<string, unknown>; input_keys: string[] }>(sql`
+    select w.id, w.tenant_id, w.created_by, w.trigger_config -> 'event_filter' as event_filter,
+           (select coalesce(jsonb_agg(k), '[]'::jsonb) from jsonb_object_keys(coalesce(w.dsl_json #> '{variables,input}', '{}'::jsonb)) as k) as input_keys
     from factory.workflows w join factory.tenants t on t.id = w.tenant_id
     where w.tenant_id = ${tenantId}::uuid and w.is_active and t.status = 'active' and w.trigger_config ->> 'type' = 'event'
       and w.trigger_config -> 'event_filter' ->> 'event' = ${event}

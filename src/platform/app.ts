@@ -22,7 +22,7 @@ export async function createApp(systems: readonly System[]) {
   const routers = parts.map((p) => p.router);
   const apiKeys = new Map(systems.flatMap((s, i) => (parts[i]!.apiKey ? [[`/api/v1/${s.name}/`, parts[i]!.apiKey!] as const] : [])));
   const apiKeyFor = (path: string) => [...apiKeys].find(([prefix]) => path.startsWith(prefix))?.[1];
-  const signed = new Set<string>(systems.flatMap((s, i) => (parts[i]!.signedRoutes ?? []).map((p) => `/api/v1/${s.name}${p}`)));
+  const signed = systems.flatMap((s, i) => (parts[i]!.signedRoutes ?? []).map((p) => routePattern(`/api/v1/${s.name}${p}`)));
   const bodyTypes = new Map<string, readonly string[]>(systems.flatMap((s, i) => Object.entries(parts[i]!.bodyTypes ?? {}).map(([p, types]) => [`/api/v1/${s.name}${p}`, types] as const)));
   const app = new OpenAPIHono<AppEnv>();
   app.use("*", requestId());
@@ -39,7 +39,7 @@ export async function createApp(systems: readonly System[]) {
     return c.json({ status: "ready", checks: { postgres: "ok", redis: "ok" } });
   });
 
-  app.use("/api/*", limitBody(), requireJson((path) => bodyTypes.get(path) ?? []), services(), requireAuth(apiKeyFor, (path) => signed.has(path)), rateLimit());
+  app.use("/api/*", limitBody(), requireJson((path) => bodyTypes.get(path) ?? []), services(), requireAuth(apiKeyFor, (path) => signed.some((pattern) => pattern.test(path))), rateLimit());
   app.route("/api/v1", meRoutes);
   systems.forEach((system, i) => {
     // Which system a request is for: what relayAfterResponse may flush to this Worker's queue.
@@ -73,6 +73,12 @@ export async function createApp(systems: readonly System[]) {
     throw new ApiError(404, "route_not_found", `no route matches ${c.req.method} ${c.req.path}`);
   });
   return app;
+}
+
+/** A route path as a whole-path pattern: each `{param}` one segment, everything else literal. */
+function routePattern(path: string): RegExp {
+  const literal = path.replace(/[.*+?^$()|[\]\\]/g, "\\$&");
+  return new RegExp(`^${literal.replace(/\{[A-Za-z][A-Za-z0-9]*\}/g, "[^/]+")}$`);
 }
 
 /** The methods other routes answer on this path: what turns a 404 into a 405 with Allow. */

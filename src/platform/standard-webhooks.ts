@@ -65,12 +65,11 @@ const header = (headers: Headers | Record<string, string | undefined>, name: str
   headers instanceof Headers ? headers.get(name) : (Object.entries(headers).find(([k]) => k.toLowerCase() === name)?.[1] ?? null);
 
 /**
- * Verifies a received message: the three headers present, the timestamp within
- * TOLERANCE_SECONDS of `now`, and one of the listed `v1` signatures the HMAC of the raw body
- * (the exact bytes received, as text). Pure: replays (a webhook-id seen before) are the caller's
- * to refuse.
+ * What can be checked of a received message without its secret: the three headers present and
+ * the timestamp within TOLERANCE_SECONDS of `now`. A receiver that must look the secret up first
+ * refuses an unsigned or stale call here, before it reads anything.
  */
-export async function verifyStandardWebhook(secret: string, headers: Headers | Record<string, string | undefined>, body: string, now: Date): Promise<WebhookVerdict> {
+export function checkStandardWebhookHeaders(headers: Headers | Record<string, string | undefined>, now: Date): WebhookVerdict {
   const id = header(headers, "webhook-id");
   const timestampText = header(headers, "webhook-timestamp");
   const signatures = header(headers, "webhook-signature");
@@ -80,6 +79,19 @@ export async function verifyStandardWebhook(secret: string, headers: Headers | R
   if (Math.abs(now.getTime() / 1000 - timestamp) > TOLERANCE_SECONDS) {
     return { ok: false, reason: "timestamp_stale", message: `webhook-timestamp is more than ${TOLERANCE_SECONDS} seconds from now` };
   }
+  return { ok: true, id, timestamp };
+}
+
+/**
+ * Verifies a received message: checkStandardWebhookHeaders(), then one of the listed `v1`
+ * signatures the HMAC of the raw body (the exact bytes received, as text). Pure: replays (a
+ * webhook-id seen before) are the caller's to refuse.
+ */
+export async function verifyStandardWebhook(secret: string, headers: Headers | Record<string, string | undefined>, body: string, now: Date): Promise<WebhookVerdict> {
+  const checked = checkStandardWebhookHeaders(headers, now);
+  if (!checked.ok) return checked;
+  const { id, timestamp } = checked;
+  const signatures = header(headers, "webhook-signature")!;
   const key = secretBytes(secret);
   if (!key) throw new TypeError("not a webhook secret: whsec_ and base64");
   const expected = await hmac(key, `${id}.${timestamp}.${body}`);

@@ -32,7 +32,8 @@ export interface SystemParts {
   /** Accepts API keys on its routes (`Authorization: ApiKey …`) besides bearer tokens. */
   apiKey?: ApiKeyAuthenticator;
   /**
-   * Routes (paths under the system's prefix, exact) that authenticate by a signature of their own
+   * Routes (paths under the system's prefix, exact but for `{param}` segments, each standing for
+   * one path segment) that authenticate by a signature of their own
    * (a webhook from another system), not a bearer token: requireAuth lets their requests through
    * with no principal, and the route must verify the signature before anything else. Listing a
    * route here is the only way to leave the bearer check.

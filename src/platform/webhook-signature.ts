@@ -19,6 +19,15 @@ const REFUSALS: Record<Exclude<WebhookVerdict, { ok: true }>["reason"], string> 
   signature_invalid: "webhook_signature_invalid",
 };
 
+/** A webhook-id we accept: short and plain, so it can key a replay record. */
+export const WEBHOOK_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** The 401 problem of a refused verdict (standard-webhooks.ts), with the challenge header. */
+export const webhookRefusal = (verdict: Exclude<WebhookVerdict, { ok: true }>) => refuse(REFUSALS[verdict.reason], verdict.message);
+
+/** The 401 problem of a webhook-id that is not WEBHOOK_ID_PATTERN. */
+export const malformedWebhookId = () => refuse("webhook_signature_invalid", "webhook-id is malformed");
+
 export interface WebhookHeaders {
   id: string | undefined;
   timestamp: string | undefined;
@@ -30,10 +39,10 @@ export interface WebhookHeaders {
  * namespaces the replay memory per receiving route.
  */
 export async function verifyWebhook(secret: string, h: WebhookHeaders, body: string, redis: Redis, scope: string, now = Date.now()): Promise<string> {
-  if (h.id !== undefined && !/^[A-Za-z0-9_.:-]{1,128}$/.test(h.id)) throw refuse("webhook_signature_invalid", "webhook-id is malformed");
+  if (h.id !== undefined && !WEBHOOK_ID_PATTERN.test(h.id)) throw malformedWebhookId();
   const headers = { "webhook-id": h.id, "webhook-timestamp": h.timestamp, "webhook-signature": h.signature };
   const verdict = await verifyStandardWebhook(secret, headers, body, new Date(now));
-  if (!verdict.ok) throw refuse(REFUSALS[verdict.reason], verdict.message);
+  if (!verdict.ok) throw webhookRefusal(verdict);
   let fresh: unknown;
   try {
     fresh = await redis.set(`webhook:${scope}:${verdict.id}`, verdict.timestamp, { nx: true, ex: 2 * TOLERANCE_SECONDS });

@@ -74,7 +74,7 @@ async function factoryOperations(): Promise<Operation[]> {
   return Object.entries(doc.paths)
     .filter(([path]) => path.startsWith("/api/v1/factory/"))
     .flatMap(([path, item]) =>
-      // A signed route (x-authentication) has no user, so no permission: factory-learning-jobs.test.ts covers it.
+      // A signed route (x-authentication) has no user, so no permission: factory-learning-jobs and factory-workflow-trigger-webhook tests cover them.
       Object.entries(item).filter(([, op]) => !op["x-authentication"]).map(([method, op]) => ({
         key: `${method.toUpperCase()} ${path}`,
         method: method.toUpperCase(),

@@ -50,6 +50,15 @@ describe("workflow nodes", () => {
     expect(logsOf(done, "pause_a_bit")[0]).toMatchObject({ status: "COMPLETED", outputData: { seconds: 2 } });
   });
 
+  it("WAIT until a time already past does not wait, and completes", async () => {
+    const { admin } = await createdTenant();
+    const until = "2020-01-01T00:00:00.000Z";
+    const workflowId = await insertWorkflow(admin, { variables: { global: TICK_GLOBALS }, nodes: [{ id: "long_ago", type: "WAIT", config: { until } }, tick("after")] });
+    const done = await ended(admin, await started(admin, workflowId));
+    expect(done.status).toBe("COMPLETED");
+    expect(logsOf(done, "long_ago")[0]).toMatchObject({ status: "COMPLETED", outputData: { until } });
+  });
+
   it("PARALLEL: branches run at once and join with every branch's results", async () => {
     const { admin } = await createdTenant();
     const [k1, k2] = [crypto.randomUUID(), crypto.randomUUID()];

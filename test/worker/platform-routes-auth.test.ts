@@ -32,6 +32,12 @@ async function operations(): Promise<Operation[]> {
 /** A concrete path: every parameter filled with a value its schema accepts (a UUID fits the id params; 1 the numeric ones). */
 const concrete = (path: string) => path.replace(/\{(\w+)\}/g, (_, name: string) => (/no$|^n$/i.test(name) ? "1" : crypto.randomUUID()));
 
+/**
+ * The routes that leave the bearer check on purpose (SystemParts.signedRoutes), each verifying a
+ * Standard Webhooks signature of its own: a new one must be added here, knowingly.
+ */
+const SIGNED_ROUTES = ["POST /api/v1/factory/hooks/workflows/{id}", "POST /api/v1/factory/learning/training-jobs/callback"];
+
 const BAD_TOKENS: [string, () => Promise<string>][] = [
   ["malformed", async () => "not-a-jwt"],
   ["expired", () => token({}, { expiresIn: Math.floor(Date.now() / 1000) - 3600 })],
@@ -43,6 +49,7 @@ describe("every route of /openapi.json", () => {
   it("is documented and authenticates the caller before any work", async () => {
     const ops = await operations();
     console.log(`common route suite: ${ops.length} operations`);
+    expect(ops.filter((op) => op.signed).map((op) => `${op.method} ${op.path}`).sort()).toEqual(SIGNED_ROUTES);
     expect(ops.length).toBeGreaterThan(50);
     const bad = await Promise.all(BAD_TOKENS.map(async ([name, make]) => [name, await make()] as const));
     const service = await token({ roles: ["service"] });

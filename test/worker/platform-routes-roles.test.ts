@@ -322,7 +322,7 @@ async function operations(): Promise<Operation[]> {
   for (const [path, item] of Object.entries<Record<string, any>>(res.body.paths)) {
     for (const [method, op] of Object.entries<any>(item)) {
       if (!["get", "put", "post", "patch", "delete"].includes(method)) continue;
-      // A signed route (x-authentication, e.g. a Standard Webhooks callback) takes no token, so no role: platform-routes-auth checks it.
+      // A signed route (x-authentication: the training callback, workflow webhook hooks) takes no token, so no role: platform-routes-auth lists and checks them.
       if (op["x-authentication"]) continue;
       ops.push({ key: `${method.toUpperCase()} ${path}`, method: method.toUpperCase(), path, params: op.parameters ?? [], hasBody: Boolean(op.requestBody) });
     }
