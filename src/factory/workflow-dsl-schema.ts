@@ -2,7 +2,7 @@ import { z } from "zod";
 import { NODE_TYPES } from "./schema";
 
 /**
- * The workflow DSL v1 (the workflow contract; docs/factory-workflows.md, "DSL") as zod schemas:
+ * The workflow DSL v1 (docs/factory-workflows.md, "DSL") as zod schemas:
  * the shape of a definition. One source for both the validator (workflow-dsl.ts parses with these
  * and then checks the graph) and the JSON Schema published in /openapi.json and at
  * GET /workflows/dsl-schema (z.toJSONSchema, draft 2020-12), so the two cannot disagree.

@@ -1,4 +1,4 @@
-/** The error codes of the workflow contract: retry_on_errors and workflow_execution_logs.error_code hold them. */
+/** The error codes a workflow node fails with: retry_on_errors and workflow_execution_logs.error_code hold them. */
 export const NODE_ERROR_CODES = [
   "TIMEOUT",
   "NETWORK_ERROR",
