@@ -1,15 +1,18 @@
 import type { CheckpointSaverTestInitializer } from "@langchain/langgraph-checkpoint-validation";
-import worker from "../../functions/worker";
+import { createWorker } from "../../functions/create-worker";
 import { HttpCheckpointSaver } from "../../src/agent/client/http-saver";
+import { SYSTEMS } from "../../src/systems";
 import { startValidationStack, type ValidationStack } from "./stack";
 
 /**
- * (b) The HTTP saver against the API. The Worker's fetch handler runs in this Node process on the
- * same bindings (it imports nothing Worker-only); the saver reaches it through `fetch`, so every
+ * (b) The HTTP saver against the API. The all-in-one Worker's fetch handler (as functions/worker.ts
+ * builds it, without the Workflows class, which needs workerd's cloudflare:workers) runs in this
+ * Node process on the same bindings; the saver reaches it through `fetch`, so every
  * call is a full HTTP request through routing, authentication, validation and the Neon endpoint.
  */
 let stack: ValidationStack;
 const waitUntil: Promise<unknown>[] = [];
+const worker = createWorker(SYSTEMS);
 const ctx = { waitUntil: (p: Promise<unknown>) => void waitUntil.push(p), passThroughOnException() {}, props: {} };
 
 const initializer: CheckpointSaverTestInitializer<HttpCheckpointSaver> = {
