@@ -25,13 +25,16 @@ export const TrainingJob = rowSchema(modelTrainingJobs, { trainingConfig: JsonMa
 const TrainingJobPage = pageOf(TrainingJob, "FactoryTrainingJobPage");
 export const wireJob = <T>(row: T) => row as unknown as z.infer<typeof TrainingJob>;
 
+/** dataset_size is a Postgres integer: a larger count is refused here, naming the field, not by the cast. */
+const DatasetSize = z.int().min(0).max(2_147_483_647);
+
 const JobInput = z
   .object({
     jobType: z.enum(TRAINING_JOB_TYPES),
     trainingConfig: JsonObject.openapi({
       description: "rule_learning: {ruleset_id, method: pattern_mining|llm|ensemble, holdout?, max_depth?, min_leaf?, max_samples?, instructions?}; the others: what the external training system needs",
     }),
-    datasetSize: z.int().min(0).optional(),
+    datasetSize: DatasetSize.optional(),
   })
   .strict()
   .openapi("FactoryTrainingJobInput");
@@ -44,7 +47,7 @@ const CallbackInput = z
     metrics: JsonObject.optional().openapi({ description: "Merged into the job's metrics (loss, accuracy, progress, …)" }),
     modelArtifactUrl: z.url({ protocol: /^https?$|^s3$|^gs$/ }).max(2000).optional(),
     errorMessage: z.string().min(1).max(2000).optional(),
-    datasetSize: z.int().min(0).optional(),
+    datasetSize: DatasetSize.optional(),
   })
   .strict()
   .openapi("FactoryTrainingCallback");
