@@ -122,12 +122,15 @@ function parseCsvLine(n: number, line: string, columns: string[]): NewSample | L
   const fields = csvFields(line);
   if (!fields) return { line: n, pointer: "", message: "malformed CSV (an unclosed or misplaced quote)" };
   if (fields.length !== columns.length) return { line: n, pointer: "", message: `${fields.length} fields, the header has ${columns.length}` };
-  const input: Record<string, unknown> = {};
+  // Without a prototype, a feature column named __proto__ is a key like any other, not a lost assignment.
+  const input: Record<string, unknown> = Object.create(null);
   const label: Record<string, unknown> = {};
   let quality: number | null = null;
   for (const [i, name] of columns.entries()) {
     const raw = fields[i]!;
     const at = `/${i}`;
+    const unstorable = inputProblem(raw, "");
+    if (unstorable) return { line: n, pointer: at, message: unstorable.message };
     if (name === "result" || name === "explanation") {
       if (raw !== "") label[name] = raw;
     } else if (name === "confidence" || name === "quality_score") {
@@ -138,12 +141,13 @@ function parseCsvLine(n: number, line: string, columns: string[]): NewSample | L
       else quality = v;
     } else if (raw !== "") {
       const value = NUMBER.test(raw) ? Number(raw) : raw === "true" || raw === "false" ? raw === "true" : raw;
+      if (typeof value === "number" && !Number.isFinite(value)) return { line: n, pointer: at, message: `${name}: ${raw} is beyond the numbers a sample can hold` };
       const [top, key] = name.split(".") as [string, string | undefined];
       if (key === undefined) input[top] = value;
       else {
         const nested = input[top];
         if (nested !== undefined && (typeof nested !== "object" || nested === null)) return { line: n, pointer: at, message: `column ${name} nests under ${top}, which another column sets to a value` };
-        input[top] = { ...((nested as Record<string, unknown>) ?? {}), [key]: value };
+        input[top] = Object.assign(Object.create(null), nested, { [key]: value });
       }
     }
   }
