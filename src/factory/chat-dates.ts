@@ -15,8 +15,8 @@ export const DEFAULT_PERIOD: DateSpec = { unit: "day", from: -6, to: 0 };
 
 const ISO = /^\d{4}-\d{2}-\d{2}$/;
 
-/** Whether `d` is a real calendar date (2025-02-30 is not). */
-export const isCalendarDate = (d: string) => ISO.test(d) && !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d);
+/** Whether `d` is a real calendar date Postgres takes (2025-02-30 is not, nor year 0000, which it has no such year). */
+export const isCalendarDate = (d: string) => ISO.test(d) && !d.startsWith("0000") && !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d);
 
 /** The first and last day of `spec` as SQL dates, given `today` (a SQL date expression). */
 export function periodSql(spec: DateSpec, today: SQL): { start: SQL; end: SQL } {

@@ -1,3 +1,5 @@
+import { isCalendarDate } from "./chat-dates";
+
 /**
  * What a chat message asks for (spec 003 §8.3): an intent and its slots. The rules here classify
  * Korean and English without an LLM; chat-intent-llm.ts asks the LLM for the same shape when one
@@ -92,7 +94,8 @@ const ISO_DATE = /\b(\d{4}-\d{2}-\d{2})\b/g;
 
 /** Relative dates in Korean and English; weeks start on Monday. */
 function dateOf(text: string): DateSpec | undefined {
-  const iso = [...text.matchAll(ISO_DATE)].map((m) => m[1]!);
+  // Only real dates (2024-02-31 is a typo, not a slot Postgres would refuse), in order whichever is said first.
+  const iso = [...text.matchAll(ISO_DATE)].map((m) => m[1]!).filter(isCalendarDate).slice(0, 2).sort();
   if (iso.length) return { start: iso[0]!, end: iso[1] ?? iso[0]! };
   const lastDays = /(?:최근|지난)\s*(\d{1,3})\s*일|(?:last|past)\s+(\d{1,3})\s+days?/i.exec(text);
   if (lastDays) return { unit: "day", from: 1 - Number(lastDays[1] ?? lastDays[2]), to: 0 };
