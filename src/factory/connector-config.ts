@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApiError, fieldErrors } from "../platform/problem";
+import { carriesUserinfo, publicHeaders } from "./public-headers";
 import type { CONNECTOR_TYPES } from "./schema";
 
 /**
@@ -46,13 +47,17 @@ const sqlConfig = (defaultPort: number) =>
 
 const HeaderName = z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,100}$/, "must be an HTTP header name");
 const Headers = z.record(HeaderName, z.string().max(4096).regex(/^[^\r\n]*$/, "must be one line")).refine((h) => Object.keys(h).length <= 20, "at most 20 headers");
-const HttpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" }).max(2048);
+const HttpUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .max(2048)
+  .refine((u) => !carriesUserinfo(u), "must not carry a user name or password: put them in credentials (sealed, never returned)");
+const ConfigHeaders = publicHeaders(Headers, "credentials");
 const RowsPath = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "must be dotted member names, e.g. data.rows").max(200);
 
 const RestApiConfig = z
   .object({
     base_url: HttpUrl,
-    headers: Headers.optional(),
+    headers: ConfigHeaders.optional(),
     rows_path: RowsPath.optional(),
     health_path: z.string().startsWith("/").max(2048).default("/"),
     ...limits,
@@ -62,7 +67,7 @@ const RestApiConfig = z
 const GraphqlConfig = z
   .object({
     endpoint: HttpUrl,
-    headers: Headers.optional(),
+    headers: ConfigHeaders.optional(),
     rows_path: RowsPath.optional(),
     ...limits,
   })

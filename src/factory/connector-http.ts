@@ -82,17 +82,24 @@ export async function queryRestApi(config: RestApiConfig, credentials: HttpCrede
 
 /** base_url + path with its placeholders bound; refuses a path that would leave base_url. */
 export function restUrl(baseUrl: string, path: string, params: Record<string, ParamValue>): URL {
-  if (!path.startsWith("/") || path.startsWith("//") || /(^|\/)\.\.?(\/|$)|[?#\\]/.test(path)) {
-    throw new QueryRefusal("json.query", "must be a path under the connector's base_url: /segments without ., .., ?, # or \\ (parameters go in params)");
+  if (!path.startsWith("/") || path.startsWith("//") || /(^|\/)(\.|%2e)(\.|%2e)?(\/|$)|[?#\\]/i.test(path)) {
+    throw new QueryRefusal("json.query", "must be a path under the connector's base_url: /segments without ., .. (also as %2e), ?, # or \\ (parameters go in params)");
   }
   const used = new Set<string>();
   const bound = path.replace(/:([A-Za-z_][A-Za-z0-9_]*)/g, (_, name: string) => {
     if (!Object.hasOwn(params, name)) throw new QueryRefusal(`json.params.${name}`, `the path uses :${name}, which params does not give`);
     used.add(name);
+    // encodeURIComponent leaves dots alone, and the URL parser resolves a "." or ".." segment.
+    if (/^\.\.?$/.test(String(params[name]))) throw new QueryRefusal(`json.params.${name}`, "must not be . or .. (a path segment that would leave base_url)");
     return encodeURIComponent(String(params[name]));
   });
   const base = new URL(baseUrl);
-  const url = new URL(base.pathname.replace(/\/$/, "") + bound, base);
+  const basePath = base.pathname.replace(/\/$/, "");
+  const url = new URL(basePath + bound, base);
+  // The parser also resolves %2e and %2e%2e segments: whatever the text, the result must stay under base_url.
+  if (url.origin !== base.origin || !url.pathname.startsWith(`${basePath}/`)) {
+    throw new QueryRefusal("json.query", "must be a path under the connector's base_url: no dot segments, also not percent-encoded (%2e)");
+  }
   for (const [name, value] of Object.entries(params)) if (!used.has(name) && value !== null) url.searchParams.set(name, String(value));
   return url;
 }

@@ -166,6 +166,8 @@ export const connectorRoutes = createRouter()
     const patch = c.req.valid("json");
     const touchesType = patch.config !== undefined || patch.credentials !== undefined || patch.engine !== undefined;
     if (touchesType && !patch.type) throw fieldError("json.type", "required with config, credentials or engine: the connector's type, which cannot change");
+    // type only names what the connector is (it cannot change): a patch of it alone would set nothing.
+    if (!touchesType && patch.name === undefined) throw fieldError("json", "must name at least one field to change (name, engine, config or credentials); type alone changes nothing");
     const type = patch.type;
     if (type && !isReachable(type)) throw unreachable(type);
     const config = patch.config === undefined ? undefined : checkedConfig(type!, patch.config);

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApiError, fieldErrors } from "../platform/problem";
+import { publicHeaders } from "./public-headers";
 import type { MCP_PROTOCOLS } from "./schema";
 
 /**
@@ -40,7 +41,7 @@ const McpConfig = z
       .strict()
       .prefault({}),
     /** Sent with every request; not secret (put secrets in auth_config). */
-    headers: Headers.optional(),
+    headers: publicHeaders(Headers, "auth_config").optional(),
   })
   .strict();
 

@@ -167,6 +167,25 @@ describe("rest_api connector", () => {
   });
 });
 
+describe("rest_api connector: staying under base_url", () => {
+  it("refuses a parameter of . or .. and a percent-encoded dot segment, which the URL parser would resolve out of base_url; the source sees nothing", async () => {
+    const { admin } = await seedTenant();
+    const id = await connector(admin, { type: "rest_api", config: restConfig(), credentials: { bearer_token: sourceToken } });
+    const before = (await sourceStats()).lastUrl;
+    for (const value of ["..", "."]) {
+      const res = await query(admin, id, { query: "/:up/:up/admin", params: { up: value } });
+      expectProblem(res, 422, "validation_failed");
+      expect(res.body.errors[0].path).toBe("json.params.up");
+    }
+    for (const path of ["/%2e%2e/%2E%2E/admin", "/lines/.%2e/x", "/%2e/x"]) {
+      const res = await query(admin, id, { query: path });
+      expectProblem(res, 422, "validation_failed");
+      expect(res.body.errors[0].path, path).toBe("json.query");
+    }
+    expect((await sourceStats()).lastUrl).toBe(before);
+  });
+});
+
 describe("graphql connector", () => {
   it("sends params as variables and answers the root field's rows", async () => {
     const { admin } = await seedTenant();

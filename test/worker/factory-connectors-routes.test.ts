@@ -236,3 +236,41 @@ describe("factory connectors in /openapi.json", () => {
     });
   });
 });
+
+describe("factory connectors: review of odd patches and misplaced secrets", () => {
+  it("a patch naming only the type (which cannot change) is a 422 naming the body, not a 500; nothing changes", async () => {
+    const { admin } = await seedTenant();
+    const created = await call("POST", BASE, { token: admin.bearer, body: { name: name(), type: "postgres", ...pgSource() } });
+    const res = await call("PATCH", `${BASE}/${created.body.id}`, { token: admin.bearer, body: { type: "postgres" } });
+    expectProblem(res, 422, "validation_failed");
+    expect(res.body.errors).toEqual([{ path: "json", message: expect.stringMatching(/type alone changes nothing/) }]);
+    expect((await call("GET", `${BASE}/${created.body.id}`, { token: admin.bearer })).body.updatedAt).toBe(created.body.updatedAt);
+  });
+
+  it("refuses a credential in config (a URL's user name or password, an Authorization-like header): config is shown by every read", async () => {
+    const { admin } = await seedTenant();
+    const password = secret("url-password");
+    const token = secret("config-token");
+    const cases: [Record<string, unknown>, string][] = [
+      [{ type: "rest_api", config: restConfig({ base_url: `https://user:${password}@example.com/api` }) }, "json.config.base_url"],
+      [{ type: "graphql", config: { endpoint: `https://user:${password}@example.com/graphql` } }, "json.config.endpoint"],
+      [{ type: "rest_api", config: restConfig({ headers: { Authorization: `Bearer ${token}` } }) }, "json.config.headers.Authorization"],
+      [{ type: "rest_api", config: restConfig({ headers: { "X-Api-Key": token } }) }, "json.config.headers.X-Api-Key"],
+      [{ type: "graphql", config: { endpoint: "http://127.0.0.1:1/graphql", headers: { Cookie: `sid=${token}` } } }, "json.config.headers.Cookie"],
+    ];
+    for (const [body, path] of cases) {
+      const res = await call("POST", BASE, { token: admin.bearer, body: { name: name(), ...body } });
+      expectProblem(res, 422, "validation_failed");
+      expect(res.body.errors.map((e: { path: string }) => e.path), JSON.stringify(body)).toEqual([path]);
+    }
+    // The same through PATCH; a plain header still passes, and a token belongs in credentials.
+    const rest = await call("POST", BASE, { token: admin.bearer, body: { name: name(), type: "rest_api", config: restConfig({ headers: { "X-Plant": "P1" } }) } });
+    expect(rest.status).toBe(201);
+    const patched = await call("PATCH", `${BASE}/${rest.body.id}`, { token: admin.bearer, body: { type: "rest_api", config: restConfig({ headers: { authorization: `Bearer ${token}` } }) } });
+    expectProblem(patched, 422, "validation_failed");
+    expect(patched.body.errors[0].path).toBe("json.config.headers.authorization");
+    const sealed = await call("PATCH", `${BASE}/${rest.body.id}`, { token: admin.bearer, body: { type: "rest_api", credentials: { headers: { Authorization: `Bearer ${token}` } } } });
+    expect(sealed.status).toBe(200);
+    expect((await call("GET", BASE, { token: admin.bearer })).body.items).toHaveLength(1);
+  });
+});

@@ -203,3 +203,21 @@ describe("factory MCP: roles, tenants and secrets", () => {
     expect(text).not.toContain(mcpToken);
   });
 });
+
+describe("factory MCP: review of misplaced secrets", () => {
+  it("refuses an Authorization-like header in config (shown by every read) on register and update, pointing at auth_config; writes nothing", async () => {
+    const { admin } = await seedTenant();
+    const token = secret("mcp-config-token");
+    for (const headers of [{ Authorization: `Bearer ${token}` }, { "X-Auth-Token": token }, { "x-api-key": token }]) {
+      const res = await call("POST", `${BASE}/servers`, { token: admin.bearer, body: serverBody(freshKey(), "streamable_http", { headers }) });
+      expectProblem(res, 422, "validation_failed");
+      expect(res.body.errors).toEqual([{ path: `json.config.headers.${Object.keys(headers)[0]}`, message: expect.stringMatching(/auth_config/) }]);
+    }
+    expect((await call("GET", `${BASE}/servers`, { token: admin.bearer })).body.items).toEqual([]);
+    const created = await call("POST", `${BASE}/servers`, { token: admin.bearer, body: serverBody(freshKey(), "streamable_http", { headers: { "X-Plant": "P1" } }) });
+    expect(created.status).toBe(201);
+    const patched = await call("PATCH", `${BASE}/servers/${created.body.id}`, { token: admin.bearer, body: { config: { headers: { Authorization: `Bearer ${token}` } } } });
+    expectProblem(patched, 422, "validation_failed");
+    expect((await call("GET", `${BASE}/servers/${created.body.id}`, { token: admin.bearer })).body.config.headers).toEqual({ "X-Plant": "P1" });
+  });
+});
