@@ -54,12 +54,20 @@ const HttpUrl = z
 const ConfigHeaders = publicHeaders(Headers, "credentials");
 const RowsPath = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/, "must be dotted member names, e.g. data.rows").max(200);
 
+/** A path under base_url: `//host`, dot segments (also as %2e), `?`, `#` or `\\` could lead the health check, with the credentials, elsewhere. */
+const HealthPath = z
+  .string()
+  .max(2048)
+  .regex(/^\/(?!\/)[^?#\\]*$/, "must be a path under base_url: starting with one /, without ?, # or \\")
+  .refine((p) => !p.split("/").some((seg) => /^(\.|%2e){1,2}$/i.test(seg)), "must be a path under base_url: no . or .. segments, also not percent-encoded (%2e)")
+  .default("/");
+
 const RestApiConfig = z
   .object({
     base_url: HttpUrl,
     headers: ConfigHeaders.optional(),
     rows_path: RowsPath.optional(),
-    health_path: z.string().startsWith("/").max(2048).default("/"),
+    health_path: HealthPath,
     ...limits,
   })
   .strict();

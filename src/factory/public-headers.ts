@@ -6,13 +6,16 @@ import type { z } from "zod";
  * A config header whose name says it carries a credential is refused, pointing at the sealed
  * place, so a secret cannot end up in an answer by being put in the wrong field.
  */
-const CREDENTIAL_HEADER = /authorization|cookie|token|secret|password|passwd|api-?key|session/i;
+const CREDENTIAL_NAME = /authorization|cookie|token|secret|password|passwd|api[-_]?key|session|credential/i;
+
+/** Whether a header or member name says it carries a credential (also what workflow logs redact). */
+export const namesCredential = (name: string) => CREDENTIAL_NAME.test(name);
 
 /** `headers` refusing, by name, any header that carries a credential (`sealedField`: where it belongs). */
 export function publicHeaders<T extends z.ZodType<Record<string, string>>>(headers: T, sealedField: string) {
   return headers.superRefine((h, ctx) => {
     for (const name of Object.keys(h)) {
-      if (CREDENTIAL_HEADER.test(name)) ctx.addIssue({ code: "custom", path: [name], message: `carries a credential: put it in ${sealedField}.headers, which is sealed and never returned` });
+      if (namesCredential(name)) ctx.addIssue({ code: "custom", path: [name], message: `carries a credential: put it in ${sealedField}.headers, which is sealed and never returned` });
     }
   });
 }

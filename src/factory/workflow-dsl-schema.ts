@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { namesCredential } from "./public-headers";
 import { NODE_TYPES } from "./schema";
 
 /**
@@ -100,7 +101,9 @@ const ActionConfig = z
         z
           .string()
           .regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/, "must be an HTTP header name")
-          .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by the engine (the Standard Webhooks signature and the body)"),
+          .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), "is set by the engine (the Standard Webhooks signature and the body)")
+          // A definition is shown to every workflow:read holder; the receiver authenticates the call by its signature.
+          .refine((h) => !namesCredential(h), "carries a credential, and a definition is shown to every workflow:read holder: an ACTION is authenticated by its Standard Webhooks signature (FACTORY_ACTION_SIGNING_SECRET)"),
         z.string().max(4096),
       )
       .optional(),

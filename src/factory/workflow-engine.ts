@@ -6,6 +6,7 @@ import type { Bindings } from "../platform/context";
 import { backgroundDatabase, runAs, type Database } from "../platform/db";
 import { log } from "../platform/log";
 import { relayOutbox } from "../platform/relay";
+import { namesCredential } from "./public-headers";
 import { NODE_HANDLERS } from "./workflow-nodes";
 import { approvalConfig, approvalEventType, approvalOutcome, type Decision } from "./workflow-nodes/approval";
 import { branchesOf } from "./workflow-nodes/parallel";
@@ -44,14 +45,13 @@ const STEP_GRACE_MS = 15_000;
 const TRANSIENT = ["TIMEOUT", "NETWORK_ERROR", "RATE_LIMIT"];
 /** Marks an error the engine threw for a failed node, so it is told from the runtime's own (a pause aborts steps too). */
 const NODE_FAILURE = "WF_NODE ";
-/** Keys whose values never reach a log row (a header mapping may carry a token). */
-const SECRET_KEY = /authorization|token|secret|password|api[-_]?key|cookie|credential/i;
 
 class DeadlinePassed extends Error {}
 
+/** A node's resolved input as logged: members whose name says they carry a credential (an MCP argument, an ACTION body's token) never reach a log row. */
 function redacted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(redacted);
-  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? "[redacted]" : redacted(v)]));
+  if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, namesCredential(k) ? "[redacted]" : redacted(v)]));
   return value;
 }
 

@@ -194,6 +194,10 @@ describe("factory connectors: what a Worker cannot reach, and bad config", () =>
       [{ type: "postgres", config: pgSource().config, credentials: { username: "u" } }, "json.credentials.password"],
       [{ type: "rest_api", config: restConfig({ base_url: "ftp://files.example.com" }) }, "json.config.base_url"],
       [{ type: "rest_api", config: restConfig({ rows_path: "data[0]" }) }, "json.config.rows_path"],
+      // A health check must stay under base_url: not another host, not up out of it.
+      [{ type: "rest_api", config: restConfig({ health_path: "//elsewhere.example/health" }) }, "json.config.health_path"],
+      [{ type: "rest_api", config: restConfig({ health_path: "/api/%2e%2e/%2E%2E/admin" }) }, "json.config.health_path"],
+      [{ type: "rest_api", config: restConfig({ health_path: "/ok?next=//elsewhere" }) }, "json.config.health_path"],
       [{ type: "rest_api", config: restConfig(), credentials: {} }, "json.credentials"],
       [{ type: "graphql", config: {} }, "json.config.endpoint"],
       [{ type: "graphql", engine: "hasura", config: { endpoint: "http://127.0.0.1:1/graphql" } }, "json.engine"],

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createdTenant } from "./factory-helpers";
-import { roundTrips } from "./helpers";
+import { call, expectProblem, roundTrips } from "./helpers";
 import { actionUrl, ended, insertWorkflow, logsOf, receiverCalls, started } from "./factory-workflow-helpers";
 
 describe("workflow engine: BI and ACTION nodes as durable steps", () => {
@@ -49,17 +49,27 @@ describe("workflow engine: paths and what logs keep", () => {
     ).toEqual({ a: "L01", b: 7, c: [0.05, null, null], d: "$.input.x", e: "line $.input.line_code", f: 3 });
   });
 
-  it("never writes a secret-looking header of an ACTION into its log row or an answer", async () => {
+  it("refuses a credential header in an ACTION's definition, and never logs a secret-looking member of its resolved body", async () => {
     const { admin } = await createdTenant();
+    const name = `wf_${crypto.randomUUID().slice(0, 8)}`;
+    const refused = await call("POST", "/api/v1/factory/workflows", {
+      token: admin.bearer,
+      body: { name, dsl: { name, nodes: [{ id: "notify", type: "ACTION", config: { url: actionUrl("ok", "x"), headers: { Authorization: "Bearer tok-s3cret-value" } } }] } },
+    });
+    expectProblem(refused, 422, "validation_failed");
+    expect(JSON.stringify(refused.body)).toContain("/dsl/nodes/0/config/headers/Authorization");
+    expect(JSON.stringify(refused.body)).not.toContain("tok-s3cret-value");
+
     const key = crypto.randomUUID();
     const workflowId = await insertWorkflow(admin, {
-      nodes: [{ id: "notify", type: "ACTION", config: { url: actionUrl("ok", key), headers: { Authorization: "Bearer tok-s3cret-value", "X-Plant": "P1" } } }],
+      variables: { input: { key: { type: "string", required: true } } },
+      nodes: [{ id: "notify", type: "ACTION", config: { url: actionUrl("ok", key), headers: { "X-Plant": "P1" }, body: { api_key: "$.input.key", line: "L01" } } }],
     });
-    const id = await started(admin, workflowId);
-    const done = await ended(admin, id);
+    const done = await ended(admin, await started(admin, workflowId, { key: "tok-s3cret-value" }));
     expect(done.status).toBe("COMPLETED");
-    expect(logsOf(done, "notify")[0].inputData.headers).toEqual({ Authorization: "[redacted]", "X-Plant": "P1" });
-    expect(JSON.stringify(done)).not.toContain("tok-s3cret-value");
+    expect(logsOf(done, "notify")[0].inputData).toMatchObject({ headers: { "X-Plant": "P1" }, body: { api_key: "[redacted]", line: "L01" } });
+    // The input holds it (the caller's own data); the step's log row does not.
+    expect(JSON.stringify(logsOf(done, "notify"))).not.toContain("tok-s3cret-value");
     expect((await receiverCalls(key))[0]!.verified).toBe(true);
   });
 });
