@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { createdTenant, seedUser } from "./factory-helpers";
+import { eq, sql } from "drizzle-orm";
+import { workflowExecutionLogs, workflowInstances } from "../../src/factory/schema";
+import { runAs } from "../../src/platform/db";
+import { as, createdTenant, db, seedUser } from "./factory-helpers";
 import { call, expectProblem, roundTrips } from "./helpers";
 import type { NodeConfig } from "../../src/factory/workflow-dsl-schema";
 import { ended, insertWorkflow, logsOf, started, TICK_GLOBALS, tick, until } from "./factory-workflow-helpers";
@@ -13,6 +16,32 @@ const approvalFlow = (config: Partial<NodeConfig<"APPROVAL">>) => ({
 });
 
 describe("workflow APPROVAL", () => {
+  it("row-level security lets an approver do what the route does and no more: update a WAITING instance, which stays WAITING", async () => {
+    const { tenantId, admin } = await createdTenant();
+    const approver = await seedUser(tenantId, "approver");
+    const waitingId = await started(admin, await insertWorkflow(admin, approvalFlow({})));
+    await until(admin, waitingId, (b) => b.status === "WAITING");
+    const doneId = await started(admin, await insertWorkflow(admin, { variables: { global: TICK_GLOBALS }, nodes: [tick("only")] }));
+    expect((await ended(admin, doneId)).status).toBe("COMPLETED");
+    const asApprover = as(tenantId, approver.userId);
+    const I = workflowInstances;
+
+    const [touched] = await runAs(db, asApprover, [db.update(I).set({ metadata: sql`${I.metadata} || '{"seen": true}'` }).where(eq(I.id, waitingId)).returning({ id: I.id })] as const);
+    expect(touched).toHaveLength(1);
+    const [finished] = await runAs(db, asApprover, [db.update(I).set({ lastError: "forged" }).where(eq(I.id, doneId)).returning({ id: I.id })] as const);
+    expect(finished).toHaveLength(0);
+    await expect(runAs(db, asApprover, [db.update(I).set({ status: "COMPLETED" }).where(eq(I.id, waitingId))] as const)).rejects.toThrow(/row-level security/);
+    const [row] = await runAs(db, asApprover, [db.select({ workflowId: I.workflowId, stepId: workflowExecutionLogs.stepId }).from(I).innerJoin(workflowExecutionLogs, eq(workflowExecutionLogs.instanceId, I.id)).where(eq(I.id, waitingId))] as const);
+    await expect(
+      runAs(db, asApprover, [db.insert(I).values({ workflowId: row[0]!.workflowId, tenantId, status: "PENDING", triggerType: "manual", traceId: "forged" })] as const),
+    ).rejects.toThrow(/row-level security/);
+    await expect(
+      runAs(db, asApprover, [db.insert(workflowExecutionLogs).values({ instanceId: waitingId, stepId: row[0]!.stepId, nodeId: "ask", status: "COMPLETED" })] as const),
+    ).rejects.toThrow(/row-level security/);
+    const [logs] = await runAs(db, asApprover, [db.update(workflowExecutionLogs).set({ errorMessage: "forged" }).where(eq(workflowExecutionLogs.instanceId, waitingId)).returning({ id: workflowExecutionLogs.id })] as const);
+    expect(logs).toHaveLength(0);
+  });
+
   it("waits (WAITING) until an approver approves through the API; the operator who started it may not decide", async () => {
     const { tenantId, admin } = await createdTenant();
     const operator = await seedUser(tenantId, "operator");
