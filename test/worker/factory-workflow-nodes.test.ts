@@ -228,7 +228,8 @@ describe("ROLLBACK node", () => {
     expect(run.error).toBeNull();
     expect(run.result).toMatchObject({ id: v2.id, status: "rolled_back", version: 2 });
     expect(run.result).not.toHaveProperty("otherCanary");
-    expect((await roundTrips(run.requestId)).neon).toBe(2);
+    // As the rollback route does: 2 Postgres, then the judgment-inputs generation bumped (1 Redis call), so the next judgment reads the move.
+    expect(await roundTrips(run.requestId)).toEqual({ neon: 2, upstash: 1 });
     const listed = await callKept("GET", `/api/v1/factory/rules/deployments?rulesetId=${rs.id}&status=active`, { token: admin.bearer });
     expect(listed.body.items.map((d: { version: number }) => d.version)).toEqual([1]);
     expect((await auditRows(admin, v2.id)).map((a) => a.action)).toContain("rollback");

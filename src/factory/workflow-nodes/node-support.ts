@@ -1,7 +1,11 @@
 import type { BatchItem } from "drizzle-orm/batch";
+import { loadConfig } from "../../platform/config";
 import { ApiError } from "../../platform/problem";
+import { createRedis } from "../../platform/redis";
 import { authorizeStatement, refusalOf } from "../access";
 import type { Actor } from "../audit";
+import { bumpInputsGeneration, changesJudgmentInputs } from "../inputs-generation";
+import { nodeRequestId } from "../workflow-context";
 import { NodeError, type NodeErrorCode } from "../workflow-errors";
 import type { BatchResults, NodeContext } from "./types";
 
@@ -11,17 +15,24 @@ import type { BatchResults, NodeContext } from "./types";
  */
 
 /**
- * ctx.run with factory.authorize(`permission`) first, as the route doing the same work has it:
- * an inactive or locked actor, a suspended tenant or a missing permission stops the batch before
- * anything is read or written (the 403 ApiError refusalOf() makes; nodeErrorOf() says FORBIDDEN).
+ * ctx.run with factory.authorize(`permission`) first, as the route doing the same work has it
+ * (runFactory): an inactive or locked actor, a suspended tenant or a missing permission stops the
+ * batch before anything is read or written (the 403 ApiError refusalOf() makes; nodeErrorOf()
+ * says FORBIDDEN). And as there, a write that can change a judgment's inputs (a DEPLOY or
+ * ROLLBACK moving deployments) bumps the tenant's inputs generation, so the next judgment reads it.
  */
 export async function authorizedRun<T extends readonly BatchItem<"pg">[]>(ctx: NodeContext, permission: string, statements: T): Promise<BatchResults<T>> {
+  let results: unknown[];
   try {
-    const [, ...results] = await ctx.run([authorizeStatement(ctx.db, permission), ...statements] as const);
-    return results as unknown as BatchResults<T>;
+    [, ...results] = await ctx.run([authorizeStatement(ctx.db, permission), ...statements] as const);
   } catch (err) {
     throw refusalOf(err) ?? err;
   }
+  if (changesJudgmentInputs(permission)) {
+    const config = loadConfig(ctx.env);
+    await bumpInputsGeneration(createRedis(config, nodeRequestId(ctx.instanceId, ctx.nodeId)), config, ctx.tenantId);
+  }
+  return results as unknown as BatchResults<T>;
 }
 
 /** The audit actor of a node's writes: the instance's actor, with the instance's trace id (no IP or user agent: no request). */

@@ -38,7 +38,8 @@ export const rollbackNode: NodeHandler = async (ctx, raw) => {
   const { db } = ctx;
   try {
     const actor = nodeActor(ctx);
-    const [found, live] = await authorizedRun(ctx, "deployment:rollback", [
+    // A read (deployment:read, as GET /rules/deployments); the move's batch checks deployment:rollback.
+    const [found, live] = await authorizedRun(ctx, "deployment:read", [
       db.select({ id: rulesets.id }).from(rulesets).where(eq(rulesets.id, config.ruleset_id)),
       db
         .select({ id: D.id, version: D.version, status: D.status, rollbackTo: D.rollbackTo })
