@@ -33,25 +33,21 @@ const counted = (gone: string) => sql`select tenant_id, count(*)::int as deleted
 
 export type RetentionResult = { tenant_id: string; deleted: number };
 
-/** llm_calls older than llm_calls_days. */
-export const deleteOldLlmCalls = (db: Database, limit: number) =>
+/** Rows of a table with tenant_id and created_at older than the tenant's `days` setting. */
+const deleteOlderThan = (db: Database, table: "llm_calls" | "mcp_call_logs", days: RetentionKey, limit: number) =>
   db.execute<RetentionResult>(sql`
     with doomed as (${doomedIds(
-      sql`select l.id from factory.llm_calls l where l.tenant_id = t.id and l.created_at < ${cutoff("llm_calls_days")} order by l.created_at limit ${limit}`,
+      sql`select l.id from ${sql.raw(`factory.${table}`)} l where l.tenant_id = t.id and l.created_at < ${cutoff(days)} order by l.created_at limit ${limit}`,
       limit,
     )}),
-    gone as (delete from factory.llm_calls where id in (select id from doomed) returning tenant_id)
+    gone as (delete from ${sql.raw(`factory.${table}`)} where id in (select id from doomed) returning tenant_id)
     ${counted("gone")}`);
 
+/** llm_calls older than llm_calls_days. */
+export const deleteOldLlmCalls = (db: Database, limit: number) => deleteOlderThan(db, "llm_calls", "llm_calls_days", limit);
+
 /** Raw logs: mcp_call_logs older than raw_logs_days. */
-export const deleteOldMcpCallLogs = (db: Database, limit: number) =>
-  db.execute<RetentionResult>(sql`
-    with doomed as (${doomedIds(
-      sql`select l.id from factory.mcp_call_logs l where l.tenant_id = t.id and l.created_at < ${cutoff("raw_logs_days")} order by l.created_at limit ${limit}`,
-      limit,
-    )}),
-    gone as (delete from factory.mcp_call_logs where id in (select id from doomed) returning tenant_id)
-    ${counted("gone")}`);
+export const deleteOldMcpCallLogs = (db: Database, limit: number) => deleteOlderThan(db, "mcp_call_logs", "raw_logs_days", limit);
 
 /** Raw logs: workflow_execution_logs (a workflow instance's step logs) started more than raw_logs_days ago; the instances stay. */
 export const deleteOldWorkflowLogs = (db: Database, limit: number) =>
