@@ -89,6 +89,18 @@ interface Run {
   started: number;
 }
 
+/** What every judgment row of a run records, whatever decided it: who asked, for what, when. */
+const recordOf = (ctx: Run, req: ExecuteRequest, id: string) => ({
+  id,
+  workflowId: req.workflowId ?? null,
+  workflowInstanceId: req.workflowInstanceId ?? null,
+  source: req.source,
+  inputData: req.inputData,
+  latencyMs: Date.now() - ctx.started,
+  createdBy: ctx.userId,
+  traceId: ctx.traceId,
+});
+
 /** POST /judgments/execute: judge() for the route's caller. */
 export const executeJudgment = (c: Context<AppEnv>, route: FactoryAccess, req: ExecuteRequest): Promise<JudgmentRow> => judge(judgmentCaller(c, route), req);
 
@@ -151,11 +163,7 @@ export async function judge(caller: JudgmentCaller, req: ExecuteRequest): Promis
   const ttl = numberSetting(settings, "judgment_cache_ttl_seconds", DEFAULT_CACHE_TTL_SEC, (n) => Number.isInteger(n) && n >= 1 && n <= 30 * 86_400);
   const cacheable = !llm?.failed;
   const judgment: NewJudgment = {
-    id,
-    workflowId: req.workflowId ?? null,
-    workflowInstanceId: req.workflowInstanceId ?? null,
-    source: req.source,
-    inputData: req.inputData,
+    ...recordOf(ctx, req, id),
     result: verdict.result,
     confidence: verdict.confidence,
     methodUsed: method,
@@ -166,9 +174,6 @@ export async function judge(caller: JudgmentCaller, req: ExecuteRequest): Promis
     evidence: evidenceOf(rules, llm),
     cacheHit: false,
     cacheKey: cacheable ? cacheKey : null,
-    latencyMs: Date.now() - ctx.started,
-    createdBy: ctx.userId,
-    traceId: ctx.traceId,
     metadata: { input_hash: hash, ...(rules?.ran ? { rule_version: rules.ran.version, deployment_id: rules.ran.deploymentId, deployment_status: rules.ran.deploymentStatus } : {}) },
   };
   const writes: BatchItem<"pg">[] = [insertJudgment(db, judgment, place), judgmentQuota(db)];
@@ -247,11 +252,7 @@ async function serveHit(ctx: Run, req: ExecuteRequest, cached: CachedJudgment, c
   const id = crypto.randomUUID();
   const related = Array.isArray(cached.evidence?.related_judgments) ? (cached.evidence.related_judgments as unknown[]) : [];
   const judgment: NewJudgment = {
-    id,
-    workflowId: req.workflowId ?? null,
-    workflowInstanceId: req.workflowInstanceId ?? null,
-    source: req.source,
-    inputData: req.inputData,
+    ...recordOf(ctx, req, id),
     result: cached.result,
     confidence: cached.confidence,
     methodUsed: "cache",
@@ -262,9 +263,6 @@ async function serveHit(ctx: Run, req: ExecuteRequest, cached: CachedJudgment, c
     evidence: { ...cached.evidence, related_judgments: [...related, cached.executionId] },
     cacheHit: true,
     cacheKey,
-    latencyMs: Date.now() - ctx.started,
-    createdBy: ctx.userId,
-    traceId: ctx.traceId,
     metadata: { cached_judgment_id: cached.executionId, cached_method: cached.methodUsed },
   };
   const [stored, quota] = await ctx.caller.run([
