@@ -89,6 +89,15 @@ describe("the checkpoint API", () => {
     ] as const);
     expect([blobs.rows.length, writes.rows.length]).toEqual([0, 0]);
 
+    // A resumed run's putWrites may arrive before the put of its new checkpoint (LangGraph sends them
+    // together): a checkpoint newer than the head continues the chain, whoever holds the lease.
+    const ahead = checkpointBody(w2, next.checkpointId);
+    const early = await call("POST", `${base}/threads/${t}/writes`, {
+      token: me.bearer,
+      body: { writer: w2, checkpointId: ahead.checkpointId, taskId: "x", writes: [{ idx: 0, channel: "c", type: "json", blob: btoa("1") }] },
+    });
+    expect(early.status, JSON.stringify(early.body)).toBeLessThan(300);
+
     // A new writer continuing the head (a resumed run) takes the lease; then the old one is the forker.
     const resumed = checkpointBody(w2, next.checkpointId);
     expect((await call("POST", `${base}/threads/${t}/checkpoints`, { token: me.bearer, body: resumed })).status).toBe(201);
